@@ -1,0 +1,58 @@
+"""entra_auth: call APIs protected by Microsoft Entra ID.
+
+An MSAL-Python-compatible client (``import entra_auth as msal`` works), auth adapters for
+requests and httpx, and a local Entra ID emulator in :mod:`entra_auth.testing`.
+
+Names are imported lazily, so ``import entra_auth`` stays cheap and pulls in none of
+requests, httpx, PyJWT, cryptography or wrapt until a feature needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (relative to this package)
+_EXPORTS: dict[str, str] = {
+    "EntraAuthError": ".errors",
+    "TokenRequestError": ".errors",
+    "InteractionRequiredError": ".errors",
+    "ProtocolError": ".errors",
+    "TransportFailure": ".errors",
+    "CacheError": ".errors",
+}
+
+__all__ = [
+    "CacheError",
+    "EntraAuthError",
+    "InteractionRequiredError",
+    "ProtocolError",
+    "TokenRequestError",
+    "TransportFailure",
+    "__version__",
+]
+
+if TYPE_CHECKING:
+    from .errors import (
+        CacheError,
+        EntraAuthError,
+        InteractionRequiredError,
+        ProtocolError,
+        TokenRequestError,
+        TransportFailure,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'entra_auth' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

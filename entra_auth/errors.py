@@ -1,0 +1,87 @@
+"""The exception tree of entra_auth's own APIs (adapters, caches, emulator, CLI).
+
+The MSAL-compatible methods keep MSAL's contract: they return error dicts and raise
+``ValueError`` for client-side misuse. Everything else raises from this tree::
+
+    EntraAuthError                  error, error_description, correlation_id, claims
+    ├── TokenRequestError           the identity provider answered with an error
+    │   └── InteractionRequiredError   a user must sign in (interaction_required, no account,
+    │                                  a claims challenge that silent acquisition can't meet)
+    ├── ProtocolError               a reply we could not understand (malformed, truncated, HTML)
+    ├── TransportFailure            the request did not complete (connect, timeout, reset)
+    └── CacheError                  a cache could not be read, decrypted, locked or written
+
+Messages never contain tokens, secrets, codes or assertions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "CacheError",
+    "EntraAuthError",
+    "InteractionRequiredError",
+    "ProtocolError",
+    "TokenRequestError",
+    "TransportFailure",
+]
+
+
+class EntraAuthError(Exception):
+    """Base of every exception entra_auth raises on its own account."""
+
+    def __init__(
+        self,
+        error: str,
+        error_description: str | None = None,
+        *,
+        correlation_id: str | None = None,
+        claims: str | None = None,
+        result: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.error = error
+        self.error_description = error_description
+        self.correlation_id = correlation_id
+        self.claims = claims
+        self.result = dict(result) if result is not None else None
+        message = error if not error_description else f"{error}: {error_description}"
+        if correlation_id:
+            message += f" (correlation_id={correlation_id})"
+        super().__init__(message)
+
+    @classmethod
+    def from_result(cls, result: Mapping[str, Any]) -> EntraAuthError:
+        """Build the exception from an MSAL-style error dict."""
+        return cls(
+            str(result.get("error") or "unknown_error"),
+            _str_or_none(result.get("error_description")),
+            correlation_id=_str_or_none(result.get("correlation_id")),
+            claims=_str_or_none(result.get("claims")),
+            result=result,
+        )
+
+
+class TokenRequestError(EntraAuthError):
+    """The identity provider refused a token request."""
+
+
+class InteractionRequiredError(TokenRequestError):
+    """A token can't be had silently: a user has to sign in or consent."""
+
+
+class ProtocolError(EntraAuthError):
+    """A server reply was malformed, truncated, or not the protocol we expected."""
+
+
+class TransportFailure(EntraAuthError):
+    """A request could not be completed (connection refused or reset, timeout, TLS)."""
+
+
+class CacheError(EntraAuthError):
+    """A token cache could not be read, decrypted, locked or written."""
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None

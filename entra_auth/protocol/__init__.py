@@ -1,0 +1,1 @@
+"""The I/O-free protocol core: flows are generators that yield requests and receive responses."""

@@ -1,0 +1,83 @@
+"""Values exchanged between the I/O-free protocol core and the drivers that do the I/O.
+
+A *flow* is a generator that yields :class:`HttpRequest` or :class:`Sleep` values and receives
+an :class:`HttpResponse` (for a request) or ``None`` (for a sleep). A transport failure is thrown
+into the flow as :class:`TransportError`, so the flow decides what it means (error dict, retry).
+The flow's return value is the result. Modelled on httpx's ``Auth.auth_flow`` and on h11.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar, Union
+
+__all__ = [
+    "Flow",
+    "HttpRequest",
+    "HttpResponse",
+    "Sleep",
+    "TransportError",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """One HTTP request a flow wants sent.
+
+    ``url`` is absolute with any query string already encoded. ``form`` is an
+    ``application/x-www-form-urlencoded`` body (``None`` for a request without a body).
+    ``idempotent`` tells a driver whether it may retry the request on a read error
+    (token POSTs are not: a code or refresh token may already have been redeemed).
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    form: Mapping[str, str] | None = None
+    idempotent: bool = False
+
+    def __repr__(self) -> str:
+        # Never show the form: it carries secrets, codes and refresh tokens.
+        return f"HttpRequest({self.method} {self.url.split('?', 1)[0]})"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """One HTTP response handed back to a flow. Header names are lowercased."""
+
+    status_code: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    text: str = ""
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """Return a header value by case-insensitive name."""
+        return self.headers.get(name.lower(), default)
+
+    def __repr__(self) -> str:
+        return f"HttpResponse({self.status_code})"
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Ask the driver to wait ``seconds`` (time.sleep or asyncio.sleep) and then send ``None``."""
+
+    seconds: float
+
+
+class TransportError(Exception):
+    """A request could not be completed: connection refused/reset, timeout, TLS failure.
+
+    Thrown into the flow by the driver. ``kind`` is one of ``"connect"``, ``"timeout"``,
+    ``"read"`` or ``"other"``; ``sent`` is True when the request may have reached the server.
+    """
+
+    def __init__(self, message: str, *, kind: str = "other", sent: bool = True) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.sent = sent
+
+
+Flow = Generator[Union[HttpRequest, Sleep], Union[HttpResponse, None], T]

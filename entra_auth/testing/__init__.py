@@ -1,0 +1,1 @@
+"""A local Microsoft Entra ID emulator for tests and demos (work in progress)."""
