@@ -116,6 +116,7 @@ def test_arguments_reach_the_app_and_the_token_comes_back(system_browser: System
     assert kwargs["response_mode"] == "form_post"
     assert kwargs["redirect_uri"].startswith("http://localhost:")
     flow, auth_response, redeem = app.redeemed[0]
+    assert flow["state"] == "state-1"
     assert auth_response == {"state": "state-1", "code": CODE}
     assert redeem == {"scopes": ["User.Read"]}  # a token for the asked scopes only
     assert page.status_code == 200
