@@ -20,7 +20,7 @@ import requests
 CHROMIUM = os.environ.get("ENTRA_AUTH_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("ENTRA_AUTH_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 # The element reference key defined by the W3C spec.
-_ELEMENT = "element-6066-11e4-a52e-4f735466cecc"
+_ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 _COMMAND_TIMEOUT = 30.0
 
 T = TypeVar("T")
