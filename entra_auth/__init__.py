@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "ProtocolError": ".errors",
     "TransportFailure": ".errors",
     "CacheError": ".errors",
+    "TokenCache": ".cache",
+    "SerializableTokenCache": ".cache",
 }
 
 __all__ = [
@@ -29,12 +31,15 @@ __all__ = [
     "EntraAuthError",
     "InteractionRequiredError",
     "ProtocolError",
+    "SerializableTokenCache",
+    "TokenCache",
     "TokenRequestError",
     "TransportFailure",
     "__version__",
 ]
 
 if TYPE_CHECKING:
+    from .cache import SerializableTokenCache, TokenCache
     from .errors import (
         CacheError,
         EntraAuthError,
