@@ -58,7 +58,8 @@ def main() -> int:
         print(f"Sign-in failed: {result.get('error')}: {result.get('error_description')}")
         return 1
     claims = result.get("id_token_claims", {})
-    print(f"Signed in as {claims.get('preferred_username')} (token from {result.get('token_source')})")
+    source = result.get("token_source")
+    print(f"Signed in as {claims.get('preferred_username')} (token from {source})")
     return 0
 
 
