@@ -79,6 +79,8 @@ class LoopbackListener:
             The authorization response parameters (``code`` or ``error``, ``state``, ...),
             or ``None`` when ``timeout`` passed first.
         """
+        if self._closed:
+            raise RuntimeError("This listener is closed; create a new one for each sign-in")
         handler = LoopbackHandler(self.port, expected_state, path)
         deadline = None if timeout is None else time.monotonic() + timeout
         selector = selectors.DefaultSelector()
@@ -183,6 +185,7 @@ class AsyncLoopbackListener:
         self._handler_set = asyncio.Event()
         self._result: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._closed = False
         self.port = 0
 
     @classmethod
@@ -217,6 +220,8 @@ class AsyncLoopbackListener:
 
         Same contract as :meth:`LoopbackListener.wait_for_auth_response`.
         """
+        if self._closed:
+            raise RuntimeError("This listener is closed; create a new one for each sign-in")
         self._handler = LoopbackHandler(self.port, expected_state, path)
         self._handler_set.set()
         try:
@@ -262,11 +267,14 @@ class AsyncLoopbackListener:
                 break
         # A request can arrive between binding and learning the state: hold it until then.
         await self._handler_set.wait()
-        assert self._handler is not None
+        if self._handler is None:  # closed before anyone waited for a response
+            return None
         return self._handler.handle(request)
 
     async def aclose(self) -> None:
         """Stop listening and drop open connections. Safe to call more than once."""
+        self._closed = True
+        self._handler_set.set()  # release requests held until the state was known
         if self._server is not None:
             self._server.close()
             self._server = None

@@ -227,3 +227,43 @@ def test_async_listener_binds_loopback_only_and_reports_busy_ports() -> None:
             await listener.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_listener_serves_one_sign_in_only() -> None:
+    listener = LoopbackListener()
+    assert listener.wait_for_auth_response(STATE, timeout=0.05) is None
+    with pytest.raises(RuntimeError, match="create a new one"):
+        listener.wait_for_auth_response(STATE, timeout=0.05)
+
+    async def scenario() -> None:
+        async_listener = await AsyncLoopbackListener.start()
+        assert await async_listener.wait_for_auth_response(STATE, timeout=0.05) is None
+        with pytest.raises(RuntimeError, match="create a new one"):
+            await async_listener.wait_for_auth_response(STATE, timeout=0.05)
+
+    asyncio.run(scenario())
+
+
+def test_async_request_before_the_state_is_known_is_answered_once_it_is() -> None:
+    async def scenario() -> tuple[dict[str, str] | None, bytes]:
+        listener = await AsyncLoopbackListener.start()
+        early = asyncio.create_task(_async_post(listener.port, f"code={CODE}&state={STATE}"))
+        await asyncio.sleep(0.05)  # the request is read and held: no state yet
+        assert not early.done()
+        result = await listener.wait_for_auth_response(STATE, timeout=5)
+        return result, await early
+
+    result, page = asyncio.run(scenario())
+    assert result == {"code": CODE, "state": STATE}
+    assert page.startswith(b"HTTP/1.1 200")
+
+
+def test_async_close_releases_held_requests() -> None:
+    async def scenario() -> bytes:
+        listener = await AsyncLoopbackListener.start()
+        early = asyncio.create_task(_async_post(listener.port, f"code={CODE}&state={STATE}"))
+        await asyncio.sleep(0.05)
+        await listener.aclose()
+        return await asyncio.wait_for(early, 5)
+
+    assert asyncio.run(scenario()) == b""
