@@ -31,6 +31,7 @@ class HttpRequest:
     ``application/x-www-form-urlencoded`` body (``None`` for a request without a body).
     ``idempotent`` tells a driver whether it may retry the request on a read error
     (token POSTs are not: a code or refresh token may already have been redeemed).
+    ``timeout`` (seconds) overrides the transport's default for this request (IMDS probes).
     """
 
     method: str
@@ -38,6 +39,7 @@ class HttpRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     form: Mapping[str, str] | None = None
     idempotent: bool = False
+    timeout: float | None = None
 
     def __repr__(self) -> str:
         # Never show the form: it carries secrets, codes and refresh tokens.

@@ -1,0 +1,61 @@
+"""Client credentials grant, cache first, optionally against a regional endpoint.
+
+RFC 6749 section 4.4; Entra's ESTS-R regional hosts for confidential clients.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..claims import merge_claims
+from ..context import ClientContext
+from ..discovery import AuthorityMetadata
+from ..messages import Flow
+from ..region import regional_endpoint, resolve_region
+from ..silent import access_token_result, usable
+from .common import obtain
+
+__all__ = ["acquire"]
+
+
+def acquire(
+    ctx: ClientContext,
+    metadata: AuthorityMetadata,
+    scopes: list[str],
+    *,
+    claims_challenge: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> Flow[dict[str, Any]]:
+    """Return a cached app token if one is fresh, else POST ``grant_type=client_credentials``.
+
+    A refresh due (``refresh_on``) that fails falls back to the still-valid cached token.
+    """
+    now = ctx.clock()
+    fallback: dict[str, Any] | None = None
+    if not claims_challenge:
+        entry = ctx.cache.find_access_token(
+            client_id=ctx.client_id,
+            environments=[metadata.environment],
+            realm=metadata.realm,
+            scopes=scopes,
+            home_account_id=None,
+        )
+        if entry is not None and usable(entry, now):
+            fallback = access_token_result(entry, now)
+            refresh_on = fallback.get("refresh_on")
+            if not (isinstance(refresh_on, int) and refresh_on < now):
+                return fallback
+    region = yield from resolve_region(ctx)
+    endpoint = regional_endpoint(metadata.token_endpoint, region) if region else None
+    result = yield from obtain(
+        ctx,
+        metadata,
+        "client_credentials",
+        dict(extra or {}),
+        scopes=scopes,
+        claims=merge_claims(claims_challenge, ctx.client_capabilities),
+        token_endpoint=endpoint,
+    )
+    if "error" in result and fallback is not None:
+        return fallback
+    return result

@@ -1,0 +1,83 @@
+"""On-behalf-of grant, with the cache partitioned by a hash of the user assertion.
+
+RFC 7523 JWT bearer grant with Entra's ``requested_token_use=on_behalf_of``. Like MSAL .NET,
+a repeated assertion is answered from the cache (MSAL Python always calls the network).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ..claims import merge_claims
+from ..context import ClientContext
+from ..discovery import AuthorityMetadata
+from ..messages import Flow
+from ..pkce import b64url
+from ..silent import access_token_result, usable
+from .common import obtain
+from .refresh import redeem_cached
+
+__all__ = ["JWT_BEARER_GRANT", "acquire", "assertion_hash"]
+
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+def assertion_hash(user_assertion: str) -> str:
+    """base64url SHA-256 of the assertion: the cache partition key (never the assertion)."""
+    return b64url(hashlib.sha256(user_assertion.encode("utf-8")).digest())
+
+
+def acquire(
+    ctx: ClientContext,
+    metadata: AuthorityMetadata,
+    user_assertion: str,
+    scopes: list[str],
+    decorated_scopes: list[str],
+    *,
+    claims_challenge: str | None = None,
+) -> Flow[dict[str, Any]]:
+    """Cached token for this assertion, else its cached RT, else the OBO exchange."""
+    if not isinstance(user_assertion, str) or not user_assertion:
+        raise ValueError("user_assertion must be a non-empty string")
+    digest = assertion_hash(user_assertion)
+    claims = merge_claims(claims_challenge, ctx.client_capabilities)
+    now = ctx.clock()
+    fallback: dict[str, Any] | None = None
+    if not claims_challenge:
+        entry = ctx.cache.find_access_token(
+            client_id=ctx.client_id,
+            environments=[metadata.environment],
+            realm=metadata.realm,
+            scopes=scopes,
+            home_account_id=None,
+            user_assertion_hash=digest,
+        )
+        if entry is not None and usable(entry, now):
+            fallback = access_token_result(entry, now)
+            refresh_on = fallback.get("refresh_on")
+            if not (isinstance(refresh_on, int) and refresh_on < now):
+                return fallback
+        for rt in ctx.cache.find_refresh_tokens(
+            home_account_id=None,
+            environments=[metadata.environment],
+            client_id=ctx.client_id,
+            user_assertion_hash=digest,
+        )[:1]:
+            result = yield from redeem_cached(
+                ctx, metadata, rt, decorated_scopes, claims=claims, user_assertion_hash=digest
+            )
+            if "error" not in result:
+                return result
+    result = yield from obtain(
+        ctx,
+        metadata,
+        JWT_BEARER_GRANT,
+        {"assertion": user_assertion, "requested_token_use": "on_behalf_of"},
+        scopes=decorated_scopes,
+        claims=claims,
+        user_assertion_hash=digest,
+    )
+    if "error" in result and fallback is not None:
+        return fallback
+    return result

@@ -1,0 +1,94 @@
+"""Azure regional token endpoints (ESTS-R) for client-credential requests.
+
+A region comes from ``azure_region`` (a name), or with ``ATTEMPT_REGION_DISCOVERY`` (True) from
+the ``REGION_NAME`` variable and then Azure IMDS; ``MSAL_FORCE_REGION`` applies when the app
+made no choice. Region names are checked against Azure's naming pattern before use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from .context import ClientContext, FlowError
+from .messages import Flow, HttpRequest
+from .throttling import send
+
+__all__ = ["regional_endpoint", "regional_host", "resolve_region"]
+
+logger = logging.getLogger("entra_auth")
+
+_VALID_REGION = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+IMDS_URL = "http://169.254.169.254/metadata/instance/compute/location?format=text&api-version=2021-01-01"
+_CENTRAL_HOSTS = frozenset(
+    {"login.microsoftonline.com", "login.microsoft.com", "login.windows.net", "sts.windows.net"}
+)
+
+
+def valid_region(region: object) -> str | None:
+    """The region name if it is well-formed, else None (with a warning)."""
+    if isinstance(region, str):
+        name = region.strip().lower().replace(" ", "")
+        if name and _VALID_REGION.match(name):
+            return name
+        if name:
+            logger.warning("Ignoring a malformed Azure region name %r", name[:64])
+    return None
+
+
+def regional_host(region: str, instance: str) -> str:
+    """``{region}.login.microsoft.com`` for the public cloud, ``{region}.{host}`` otherwise."""
+    if instance in _CENTRAL_HOSTS:
+        return f"{region}.login.microsoft.com"
+    return f"{region}.{instance}"
+
+
+def regional_endpoint(endpoint: str, region: str) -> str:
+    """``endpoint`` with its host replaced by the regional host (port kept)."""
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    netloc = regional_host(region, host) + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def resolve_region(ctx: ClientContext) -> Flow[str | None]:
+    """The region to use for this app (memoized), or None when regional use is off."""
+    configured = ctx.azure_region
+    if configured is None:
+        forced = ctx.environ.get("MSAL_FORCE_REGION")
+        configured = forced if forced else None
+    if configured is None or configured is False:
+        return None
+    if configured is not True:
+        return valid_region(configured)
+    if "detected" in ctx.shared.region:
+        return ctx.shared.region["detected"]
+    detected = valid_region(ctx.environ.get("REGION_NAME", ""))
+    if detected is None:
+        detected = yield from _ask_imds(ctx)
+    with ctx.shared.lock:
+        ctx.shared.region["detected"] = detected
+    return detected
+
+
+def _ask_imds(ctx: ClientContext) -> Flow[str | None]:
+    request = HttpRequest(
+        "GET", IMDS_URL, {"Metadata": "true"}, None, idempotent=True, timeout=2.0
+    )
+    try:
+        response = yield from send(ctx, request, throttle=False)
+    except FlowError:
+        logger.info("Azure IMDS is unreachable; not using a regional endpoint")
+        return None
+    if response.status_code != 200:
+        return None
+    text = response.text.strip()
+    if text.startswith("{"):
+        try:
+            location = json.loads(text).get("location")
+        except (ValueError, AttributeError):
+            return None
+        text = location if isinstance(location, str) else ""
+    return valid_region(text)

@@ -1,0 +1,180 @@
+"""Silent token acquisition: cached access token, proactive refresh, FOCI and own RTs.
+
+MSAL's silent algorithm (see entra-wire-facts.md, "Silent acquisition"): a token with under
+5 minutes left is expired; ``refresh_on`` triggers a refresh that falls back to the still-valid
+token on any failure; family refresh tokens (FOCI, family "1") are tried before the app's own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .context import ClientContext
+from .discovery import AuthorityMetadata
+from .messages import Flow
+
+__all__ = ["EXPIRY_MARGIN", "SilentPlan", "access_token_result", "lookup", "refresh", "usable"]
+
+logger = logging.getLogger("entra_auth")
+
+EXPIRY_MARGIN = 300  # seconds: a token this close to expiry is not handed out
+FAMILY_ID = "1"
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+    except ValueError:
+        return None
+
+
+def usable(entry: dict[str, Any], now: float) -> bool:
+    """True when a cached access token has more than :data:`EXPIRY_MARGIN` seconds left."""
+    expires_on = _int(entry.get("expires_on"))
+    return expires_on is not None and expires_on - now > EXPIRY_MARGIN and bool(
+        entry.get("secret"))
+
+
+def access_token_result(entry: dict[str, Any], now: float) -> dict[str, Any]:
+    """MSAL's result for a cache hit."""
+    result: dict[str, Any] = {
+        "access_token": entry["secret"],
+        "token_type": entry.get("token_type") or "Bearer",
+        "expires_in": int((_int(entry.get("expires_on")) or 0) - now),
+        "token_source": "cache",
+    }
+    refresh_on = _int(entry.get("refresh_on"))
+    if refresh_on is not None:
+        result["refresh_on"] = refresh_on
+    return result
+
+
+@dataclass(frozen=True)
+class SilentPlan:
+    """Outcome of the cache lookup: a hit (maybe due for refresh) or the need to refresh.
+
+    ``key`` identifies the token (account, scopes, claims) for single-flight.
+    """
+
+    result: dict[str, Any] | None
+    refresh_due: bool
+    key: tuple[str, ...]
+
+
+def lookup(
+    ctx: ClientContext,
+    metadata: AuthorityMetadata,
+    environments: Sequence[str],
+    scopes: Sequence[str],
+    account: dict[str, Any] | None,
+    *,
+    force_refresh: bool = False,
+    claims: str | None = None,
+) -> SilentPlan:
+    """Look in the cache (no I/O). The plan says whether a refresh is needed."""
+    home = (account or {}).get("home_account_id")
+    key = (
+        ctx.client_id,
+        str(home),
+        metadata.environment,
+        metadata.realm,
+        " ".join(sorted(s.lower() for s in scopes)),
+        claims or "",
+    )
+    if force_refresh or claims:
+        return SilentPlan(None, True, key)
+    now = ctx.clock()
+    entry = ctx.cache.find_access_token(
+        client_id=ctx.client_id,
+        environments=list(environments),
+        realm=metadata.realm,
+        scopes=list(scopes),
+        home_account_id=home if isinstance(home, str) else None,
+    )
+    if entry is None or not usable(entry, now):
+        return SilentPlan(None, True, key)
+    result = access_token_result(entry, now)
+    refresh_on = result.get("refresh_on")
+    return SilentPlan(result, isinstance(refresh_on, int) and refresh_on < now, key)
+
+
+def _stop_trying(result: dict[str, Any]) -> bool:
+    # A server or network failure is not about this RT: trying older RTs won't help.
+    if result.get("error") in ("transport_error", "server_error", "temporarily_unavailable",
+                               "too_many_requests", "invalid_response"):
+        return True
+    info = result.get("error_additional_info")
+    return result.get("suberror") == "client_mismatch" or (
+        isinstance(info, list) and "client_mismatch" in info
+    )
+
+
+def _try_rts(
+    ctx: ClientContext,
+    metadata: AuthorityMetadata,
+    rts: list[dict[str, Any]],
+    scopes: list[str],
+    claims: str | None,
+) -> Flow[dict[str, Any] | None]:
+    from .grants.refresh import redeem_cached  # grants import this module's helpers
+
+    last: dict[str, Any] | None = None
+    for rt in rts:
+        last = yield from redeem_cached(ctx, metadata, rt, scopes, claims=claims)
+        if "error" not in last:
+            return last
+        if _stop_trying(last):
+            break
+    return last
+
+
+def refresh(
+    ctx: ClientContext,
+    metadata: AuthorityMetadata,
+    environments: Sequence[str],
+    decorated_scopes: list[str],
+    account: dict[str, Any] | None,
+    plan: SilentPlan,
+    *,
+    claims: str | None = None,
+) -> Flow[dict[str, Any] | None]:
+    """Refresh with family then own RTs; fall back to the plan's still-valid token.
+
+    Returns the new token, the fallback token, an error dict, or None (no RT at all).
+    """
+    home = (account or {}).get("home_account_id")
+    if not isinstance(home, str) or not home:
+        return plan.result
+    envs = list(environments)
+    metadata_entry = ctx.cache.get_app_metadata(client_id=ctx.client_id, environments=envs)
+    family_result: dict[str, Any] | None = None
+    if not metadata_entry or metadata_entry.get("family_id"):
+        family_rts = ctx.cache.find_refresh_tokens(
+            home_account_id=home, environments=envs, family_id=FAMILY_ID
+        )
+        family_result = yield from _try_rts(ctx, metadata, family_rts, decorated_scopes, claims)
+        if family_result is not None and "error" not in family_result:
+            return family_result
+    own_rts = [
+        rt for rt in ctx.cache.find_refresh_tokens(
+            home_account_id=home, environments=envs, client_id=ctx.client_id)
+        if not (family_result is not None and rt.get("family_id"))
+    ]
+    result = yield from _try_rts(ctx, metadata, own_rts, decorated_scopes, claims)
+    if result is None and metadata_entry and metadata_entry.get("family_id"):
+        result = family_result
+    if result is not None and "error" not in result:
+        return result
+    if plan.result is not None:
+        logger.info("Proactive refresh failed (%s); using the still-valid cached token",
+                    (result or {}).get("error"))
+        return plan.result
+    if result is not None and result.get("suberror"):
+        result["classification"] = {
+            "bad_token": "", "token_expired": "", "protection_policy_required": "",
+            "client_mismatch": "", "device_authentication_failed": "",
+        }.get(result["suberror"], result["suberror"])
+    return result

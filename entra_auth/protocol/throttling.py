@@ -1,0 +1,149 @@
+"""Send one request from inside a flow, with MSAL's ``http_cache`` throttling rules.
+
+Rules (MSAL's ThrottledHttpClient): a token POST answered 429, 5xx or with ``Retry-After`` is
+replayed from the cache for min(Retry-After or 5, 3600) s; a POST answered 400 (not device-code
+polling) for 60 s; a successful GET (discovery) for 24 h. Keys hash secrets, never store them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from .context import ClientContext, FlowError
+from .messages import Flow, HttpRequest, HttpResponse, TransportError
+
+__all__ = ["send", "transport_error_result"]
+
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+CAPACITY = 1024
+_ACCOUNT_FIELDS = ("refresh_token", "code", "username", "user_id", "assertion", "device_code")
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _retry_after_key(request: HttpRequest) -> str:
+    form = request.form or {}
+    account = next((form[f] for f in _ACCOUNT_FIELDS if form.get(f)), "")
+    return (
+        f"POST {request.url} client_id={form.get('client_id')} "
+        f"scope={form.get('scope')} hash={_hash(account)} 429/5xx/Retry-After"
+    )
+
+
+def _bad_request_key(request: HttpRequest) -> str:
+    form = request.form or {}
+    # The client-authentication fields vary per request (jti) or are secrets; the rest
+    # identifies "the same request" as MSAL sees it.
+    stable = sorted(
+        (k, v) for k, v in form.items() if k not in ("client_assertion", "client_secret")
+    )
+    return f"POST {request.url} hash={_hash(repr(stable))} 400"
+
+
+def _get_key(request: HttpRequest) -> str:
+    return f"GET {request.url} 2xx"
+
+
+def retry_after_seconds(response: HttpResponse, default: int = 5) -> int:
+    """Seconds to throttle per MSAL: 0 unless 429, 5xx or a Retry-After header."""
+    value = response.header("retry-after")
+    if not (response.status_code == 429 or response.status_code >= 500 or value is not None):
+        return 0
+    try:
+        seconds = int(value) if value is not None else default
+    except ValueError:
+        seconds = default
+    return max(0, min(3600, seconds))
+
+
+def _lookup(ctx: ClientContext, key: str, now: float) -> HttpResponse | None:
+    entry = ctx.http_cache.get(key)
+    if not isinstance(entry, dict):
+        return None
+    try:
+        if float(entry["expires_at"]) <= now:
+            ctx.http_cache.pop(key, None)
+            return None
+        return HttpResponse(int(entry["status"]), dict(entry["headers"]), str(entry["text"]))
+    except (KeyError, TypeError, ValueError):
+        ctx.http_cache.pop(key, None)  # a corrupted persisted http_cache: ignore the entry
+        return None
+
+
+def _store(ctx: ClientContext, key: str, response: HttpResponse, now: float, ttl: float) -> None:
+    if ttl <= 0:
+        return
+    cache = ctx.http_cache
+    try:
+        if len(cache) >= CAPACITY:
+            expired = [k for k, v in list(cache.items())
+                       if not isinstance(v, dict) or float(v.get("expires_at", 0)) <= now]
+            for k in expired or list(cache)[: CAPACITY // 4]:
+                cache.pop(k, None)
+        cache[key] = {
+            "expires_at": now + ttl,
+            "status": response.status_code,
+            "headers": dict(response.headers),
+            "text": response.text,
+        }
+    except (TypeError, ValueError, RuntimeError):
+        pass  # the http_cache is an optimisation; a misbehaving mapping must not fail a flow
+
+
+def transport_error_result(
+    request: HttpRequest, exc: TransportError, correlation_id: str | None
+) -> dict[str, Any]:
+    """The error dict for a request that could not be completed."""
+    where = request.url.split("?", 1)[0]
+    detail = str(exc)[:200]
+    result: dict[str, Any] = {
+        "error": "transport_error",
+        "error_description": (
+            f"Could not complete {request.method} {where} ({exc.kind} error): {detail}"
+        ),
+    }
+    if correlation_id:
+        result["correlation_id"] = correlation_id
+    return result
+
+
+def send(ctx: ClientContext, request: HttpRequest, *, throttle: bool = True) -> Flow[HttpResponse]:
+    """Yield ``request`` (unless a throttled answer is cached) and return the response.
+
+    Raises:
+        FlowError: the transport failed; its result is an error dict.
+    """
+    now = ctx.clock()
+    form = request.form or {}
+    keys: list[str] = []
+    if throttle and request.method == "POST":
+        keys = [_retry_after_key(request)]
+        if form.get("grant_type") != DEVICE_CODE_GRANT:
+            keys.append(_bad_request_key(request))
+    elif throttle and request.method == "GET":
+        keys = [_get_key(request)]
+    for key in keys:
+        cached = _lookup(ctx, key, now)
+        if cached is not None:
+            return cached
+    try:
+        answer = yield request
+    except TransportError as exc:
+        raise FlowError(
+            transport_error_result(request, exc, request.headers.get("client-request-id"))
+        ) from None
+    if not isinstance(answer, HttpResponse):
+        raise TypeError("the driver must send an HttpResponse for an HttpRequest")
+    now = ctx.clock()
+    if throttle and request.method == "POST":
+        ttl = retry_after_seconds(answer)
+        if ttl:
+            _store(ctx, keys[0], answer, now, ttl)
+        elif answer.status_code == 400 and len(keys) > 1:
+            _store(ctx, keys[1], answer, now, 60)
+    elif throttle and request.method == "GET" and 200 <= answer.status_code < 300:
+        _store(ctx, keys[0], answer, now, 24 * 3600)
+    return answer
