@@ -34,11 +34,13 @@ def user_event(
     grant_type: str = "authorization_code",
     scope: list[str] | None = None,
     client_id: str = CLIENT_ID,
-    token_endpoint: str = TOKEN_ENDPOINT,
+    token_endpoint: str | None = None,
     environment: str | None = AUTHORITY_HOST,
     tenant: str = TENANT,
+    home_tenant: str = TENANT,
     **response_extra: Any,
 ) -> dict[str, Any]:
+    """A user's token event; ``tenant`` is the authority's, ``home_tenant`` the account's."""
     claims: dict[str, Any] = {
         "iss": f"https://{AUTHORITY_HOST}/{tenant}/v2.0",
         "sub": f"sub-{uid}",
@@ -58,13 +60,14 @@ def user_event(
         "access_token": f"at-{uid}-secret",
         "refresh_token": f"rt-{uid}-secret",
         "id_token": jwt(claims),
-        "client_info": client_info(uid, tenant),
+        "client_info": client_info(uid, home_tenant),
     }
     response.update(response_extra)
     event: dict[str, Any] = {
         "client_id": client_id,
         "scope": scope or ["User.Read", "openid", "profile", "offline_access"],
-        "token_endpoint": token_endpoint,
+        "token_endpoint": token_endpoint
+        or f"https://{AUTHORITY_HOST}/{tenant}/oauth2/v2.0/token",
         "response": {k: v for k, v in response.items() if v is not None},
         "params": {},
         "data": {"grant_type": grant_type, "scope": "User.Read openid profile offline_access"},
