@@ -585,13 +585,13 @@ class TokenCache:
             The number of entries removed.
         """
         envs = _env_set(environments)
-        metadata = self.get_app_metadata(client_id=client_id, environments=sorted(envs))
-        family = (metadata or {}).get("family_id")
         client = client_id.lower()
         account = norm(home_account_id)
         doomed: list[tuple[str, str, Entry]] = []
         with self._operation(write=True):
             with self._lock:
+                metadata = self.get_app_metadata(client_id=client_id, environments=sorted(envs))
+                family = (metadata or {}).get("family_id")
                 for section in (
                     CredentialType.REFRESH_TOKEN, CredentialType.ACCESS_TOKEN,
                     CredentialType.ID_TOKEN, CredentialType.ACCOUNT,
