@@ -24,10 +24,28 @@ _EXPORTS: dict[str, str] = {
     "CacheError": ".errors",
     "TokenCache": ".cache",
     "SerializableTokenCache": ".cache",
+    "ClientApplication": ".application",
+    "PublicClientApplication": ".application",
+    "ConfidentialClientApplication": ".application",
+    "Prompt": ".application",
+    "AuthorityBuilder": ".protocol.authority",
+    "AZURE_PUBLIC": ".protocol.authority",
+    "AZURE_CHINA": ".protocol.authority",
+    "AZURE_US_GOVERNMENT": ".protocol.authority",
+    "IdTokenError": ".protocol.id_token",
 }
 
 __all__ = [
+    "AZURE_CHINA",
+    "AZURE_PUBLIC",
+    "AZURE_US_GOVERNMENT",
+    "AuthorityBuilder",
     "CacheError",
+    "ClientApplication",
+    "ConfidentialClientApplication",
+    "IdTokenError",
+    "Prompt",
+    "PublicClientApplication",
     "EntraAuthError",
     "InteractionRequiredError",
     "ProtocolError",
@@ -39,6 +57,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .application import (
+        ClientApplication,
+        ConfidentialClientApplication,
+        Prompt,
+        PublicClientApplication,
+    )
     from .cache import SerializableTokenCache, TokenCache
     from .errors import (
         CacheError,
@@ -48,6 +72,13 @@ if TYPE_CHECKING:
         TokenRequestError,
         TransportFailure,
     )
+    from .protocol.authority import (
+        AZURE_CHINA,
+        AZURE_PUBLIC,
+        AZURE_US_GOVERNMENT,
+        AuthorityBuilder,
+    )
+    from .protocol.id_token import IdTokenError
 
 
 def __getattr__(name: str) -> Any:

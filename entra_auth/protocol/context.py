@@ -61,6 +61,16 @@ class CacheLike(Protocol):
 
     def remove_at(self, at_item: dict[str, Any]) -> None: ...
 
+    def update_rt(self, rt_item: dict[str, Any], new_rt: str) -> None: ...
+
+    def forget_account(
+        self, *, home_account_id: str, environments: Sequence[str], client_id: str
+    ) -> int: ...
+
+    def remove_app_tokens(
+        self, *, client_id: str, environments: Sequence[str] | None = None
+    ) -> int: ...
+
 
 class FlowError(Exception):
     """Raised inside a flow to end it with an MSAL-style error dict (caught at the top)."""

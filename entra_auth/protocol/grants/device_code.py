@@ -133,9 +133,9 @@ def poll(
         if error not in RETRIABLE:
             return result
         if error == "slow_down":
-            flow["interval"] = _positive_int(flow.get("interval"), DEFAULT_INTERVAL) + 5
+            flow["interval"] = _seconds(flow.get("interval"), DEFAULT_INTERVAL) + 5
         waited = 0.0
-        interval = float(_positive_int(flow.get("interval"), DEFAULT_INTERVAL))
+        interval = _seconds(flow.get("interval"), DEFAULT_INTERVAL)
         while True:
             if _expired(ctx, flow):
                 return result
@@ -144,6 +144,12 @@ def poll(
             step = min(1.0, interval - waited)
             yield Sleep(step)
             waited += step
+
+
+def _seconds(value: object, default: float) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return float(_positive_int(value, int(default)))
 
 
 def _expired(ctx: ClientContext, flow: MutableMapping[str, Any]) -> bool:

@@ -65,7 +65,5 @@ def redeem_cached(
     )
     new_rt = result.get("refresh_token")
     if "error" not in result and isinstance(new_rt, str) and new_rt != rt_item.get("secret"):
-        update = getattr(ctx.cache, "update_rt", None)
-        if callable(update):
-            update(rt_item, new_rt)
+        ctx.cache.update_rt(rt_item, new_rt)
     return result

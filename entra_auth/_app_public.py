@@ -1,0 +1,83 @@
+"""``PublicClientApplication``: desktop, mobile and CLI apps (device code, interactive).
+
+MSAL Python's public-client API. Broker flags are accepted and ignored (no broker support).
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+from ._app_base import ClientApplication
+from .protocol import app_flows
+
+__all__ = ["PublicClientApplication"]
+
+
+class PublicClientApplication(ClientApplication):
+    """An application that can't keep a secret: it signs users in."""
+
+    DEVICE_FLOW_CORRELATION_ID = "_correlation_id"
+    CONSOLE_WINDOW_HANDLE = object()
+
+    def __init__(
+        self,
+        client_id: str,
+        client_credential: Any = None,
+        *,
+        enable_broker_on_windows: bool | None = None,
+        enable_broker_on_mac: bool | None = None,
+        enable_broker_on_linux: bool | None = None,
+        enable_broker_on_wsl: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Create a public client. Takes :class:`ClientApplication`'s keyword arguments.
+
+        Raises:
+            ValueError: ``client_credential`` is given (public clients have no secret).
+        """
+        if client_credential is not None:
+            raise ValueError("A public client application must not be given a client_credential")
+        super().__init__(client_id, None, **kwargs)
+        self._broker_requested = self._broker_requested or any(
+            (enable_broker_on_windows, enable_broker_on_mac, enable_broker_on_linux,
+             enable_broker_on_wsl)
+        )
+
+    def acquire_token_interactive(self, scopes: list[str], **kwargs: Any) -> dict[str, Any]:
+        """Sign a user in through the system browser (see ``docs/interactive.md``)."""
+        from .interactive import acquire_token_interactive
+
+        result: dict[str, Any] = acquire_token_interactive(self, scopes, **kwargs)
+        return result
+
+    def initiate_device_flow(
+        self,
+        scopes: list[str] | None = None,
+        *,
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Ask for a device code.
+
+        Returns:
+            The flow dict: show ``flow["message"]`` to the user (it is always present on
+            success), then pass the dict to :meth:`acquire_token_by_device_flow`. Without
+            ``user_code`` it is an error dict.
+        """
+        return self._result(self._run(app_flows.initiate_device_flow(
+            self._ctx, self.authority, scopes or [], claims_challenge)))
+
+    def acquire_token_by_device_flow(
+        self,
+        flow: MutableMapping[str, Any],
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Poll until the user signs in, the code expires, or ``flow["expires_at"] = 0``.
+
+        Raises:
+            ValueError: ``flow`` is not a device flow dict.
+        """
+        return self._result(self._run(app_flows.by_device_flow(
+            self._ctx, self.authority, flow, claims_challenge)))

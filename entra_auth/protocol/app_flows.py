@@ -1,0 +1,255 @@
+"""The MSAL application methods as I/O-free flows, shared by the sync and async classes.
+
+Each function composes discovery -> (silent) -> grant -> cache write with ``yield from``;
+:func:`guard` turns a :class:`FlowError` raised anywhere inside into the error dict it carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .authority import Authority
+from .claims import merge_claims
+from .context import ClientContext, FlowError
+from .discovery import AuthorityMetadata, authority_aliases, discover
+from .grants import auth_code, client_credentials, device_code, on_behalf_of, password, refresh
+from .messages import Flow
+from .scopes import check_scopes, decorate_scopes
+from .silent import SilentPlan, lookup
+from .silent import refresh as refresh_silently
+
+__all__ = [
+    "SilentState",
+    "accounts",
+    "guard",
+    "silent_complete",
+    "silent_prepare",
+]
+
+T = TypeVar("T")
+
+
+def guard(flow: Flow[T]) -> Flow[T | dict[str, Any]]:
+    """Run ``flow``; a FlowError ends it with its error dict instead of an exception."""
+    try:
+        return (yield from flow)
+    except FlowError as exc:
+        return exc.result
+
+
+def accounts(
+    ctx: ClientContext, authority: Authority, username: str | None = None
+) -> Flow[list[dict[str, Any]]]:
+    """Signed-in accounts of this authority's host and its aliases, one per home account."""
+    envs = yield from authority_aliases(ctx, authority)
+    found = ctx.cache.find_accounts(environments=list(envs), username=username)
+    seen: set[str] = set()
+    result = []
+    for account in found:
+        home = account.get("home_account_id")
+        if account.get("authority_type") not in ("MSSTS", "ADFS") or home in seen:
+            continue
+        seen.add(str(home))
+        result.append(account)
+    return result
+
+
+def remove_account(
+    ctx: ClientContext, authority: Authority, account: Mapping[str, Any]
+) -> Flow[int]:
+    """Forget an account's tokens for this client (and its family's RTs)."""
+    home = account.get("home_account_id") if isinstance(account, Mapping) else None
+    if not isinstance(home, str) or not home:
+        raise ValueError("account must be one of the dicts returned by get_accounts()")
+    envs = yield from authority_aliases(ctx, authority)
+    return ctx.cache.forget_account(
+        home_account_id=home, environments=list(envs), client_id=ctx.client_id
+    )
+
+
+def initiate_auth_code_flow(
+    ctx: ClientContext, authority: Authority, scopes: object, **options: Any
+) -> Flow[dict[str, Any]]:
+    """Discover the authority and build the auth code flow dict."""
+    decorated = decorate_scopes(scopes, ctx.exclude_scopes)
+    metadata = yield from discover(ctx, authority)
+    return auth_code.initiate(ctx, metadata, decorated, **options)
+
+
+def authorization_request_url(
+    ctx: ClientContext,
+    authority: Authority,
+    scopes: object,
+    params: Mapping[str, Any],
+    claims_challenge: str | None,
+) -> Flow[str]:
+    """The authorize URL for a caller-managed auth code flow (no PKCE)."""
+    decorated = decorate_scopes(scopes, ctx.exclude_scopes)
+    metadata = yield from discover(ctx, authority)
+    query: dict[str, Any] = {"client_id": ctx.client_id, "scope": " ".join(decorated)}
+    query.update(params)
+    query["claims"] = merge_claims(claims_challenge, ctx.client_capabilities)
+    return auth_code.authorization_url(metadata, query)
+
+
+def by_auth_code_flow(
+    ctx: ClientContext,
+    authority: Authority,
+    flow: Mapping[str, Any],
+    response: Mapping[str, Any],
+    scopes: object = None,
+    claims_challenge: str | None = None,
+) -> Flow[dict[str, Any]]:
+    """Validate the redirect and redeem the code."""
+    wanted = decorate_scopes(scopes, ctx.exclude_scopes) if scopes else None
+    metadata = yield from discover(ctx, authority)
+    return (
+        yield from auth_code.redeem_flow(ctx, metadata, flow, response, wanted, claims_challenge)
+    )
+
+
+def by_authorization_code(
+    ctx: ClientContext, authority: Authority, code: str, scopes: object, **options: Any
+) -> Flow[dict[str, Any]]:
+    """Redeem a code from :func:`authorization_request_url`."""
+    decorated = decorate_scopes(scopes, ctx.exclude_scopes)
+    metadata = yield from discover(ctx, authority)
+    return (yield from auth_code.redeem_code(ctx, metadata, code, decorated, **options))
+
+
+def by_refresh_token(
+    ctx: ClientContext, authority: Authority, refresh_token: str, scopes: object,
+    claims_challenge: str | None = None,
+) -> Flow[dict[str, Any]]:
+    """Migrate a refresh token into the cache."""
+    decorated = decorate_scopes(scopes, ctx.exclude_scopes)
+    metadata = yield from discover(ctx, authority)
+    return (
+        yield from refresh.migrate(
+            ctx, metadata, refresh_token, decorated, claims_challenge=claims_challenge
+        )
+    )
+
+
+def by_username_password(
+    ctx: ClientContext, authority: Authority, username: str, secret: str, scopes: object,
+    claims_challenge: str | None = None, extra: dict[str, str] | None = None,
+) -> Flow[dict[str, Any]]:
+    """User realm discovery, then the password grant."""
+    decorated = decorate_scopes(scopes, ctx.exclude_scopes)
+    metadata = yield from discover(ctx, authority)
+    return (
+        yield from password.acquire(
+            ctx, metadata, username, secret, decorated,
+            claims_challenge=claims_challenge, extra=extra,
+        )
+    )
+
+
+def initiate_device_flow(
+    ctx: ClientContext, authority: Authority, scopes: object, claims_challenge: str | None = None,
+) -> Flow[dict[str, Any]]:
+    """Request a device code."""
+    decorated = decorate_scopes(scopes or [], ctx.exclude_scopes)
+    metadata = yield from discover(ctx, authority)
+    return (
+        yield from device_code.initiate(ctx, metadata, decorated, claims_challenge=claims_challenge)
+    )
+
+
+def by_device_flow(
+    ctx: ClientContext, authority: Authority, flow: MutableMapping[str, Any],
+    claims_challenge: str | None = None,
+) -> Flow[dict[str, Any]]:
+    """Poll until the user signs in, the code expires, or the caller aborts."""
+    metadata = yield from discover(ctx, authority)
+    return (yield from device_code.poll(ctx, metadata, flow, claims_challenge=claims_challenge))
+
+
+def for_client(
+    ctx: ClientContext, authority: Authority, scopes: object, claims_challenge: str | None = None,
+) -> Flow[dict[str, Any]]:
+    """Client credentials, cache first."""
+    wanted = check_scopes(scopes)
+    metadata = yield from discover(ctx, authority)
+    return (
+        yield from client_credentials.acquire(
+            ctx, metadata, wanted, claims_challenge=claims_challenge
+        )
+    )
+
+
+def obo(
+    ctx: ClientContext, authority: Authority, user_assertion: str, scopes: object,
+    claims_challenge: str | None = None,
+) -> Flow[dict[str, Any]]:
+    """On-behalf-of, cache-partitioned by the assertion's hash."""
+    decorated = decorate_scopes(scopes, ctx.exclude_scopes)
+    wanted = check_scopes(scopes)
+    metadata = yield from discover(ctx, authority)
+    return (
+        yield from on_behalf_of.acquire(
+            ctx, metadata, user_assertion, wanted, decorated, claims_challenge=claims_challenge
+        )
+    )
+
+
+@dataclass(frozen=True)
+class SilentState:
+    """What :func:`silent_prepare` found; :func:`silent_complete` continues from it."""
+
+    metadata: AuthorityMetadata
+    environments: tuple[str, ...]
+    scopes: tuple[str, ...]
+    decorated: tuple[str, ...]
+    account: Mapping[str, Any] | None
+    force_refresh: bool
+    claims: str | None
+    plan: SilentPlan
+
+
+def silent_prepare(
+    ctx: ClientContext,
+    authority: Authority,
+    scopes: object,
+    account: Mapping[str, Any] | None,
+    *,
+    force_refresh: bool = False,
+    claims_challenge: str | None = None,
+) -> Flow[SilentState]:
+    """Discovery, aliases and the cache lookup (no token request yet)."""
+    wanted = check_scopes(scopes)
+    decorated = decorate_scopes(wanted, ctx.exclude_scopes)
+    if account is not None and not isinstance(account, Mapping):
+        raise ValueError("account must be one of the dicts returned by get_accounts(), or None")
+    metadata = yield from discover(ctx, authority)
+    envs = yield from authority_aliases(ctx, authority)
+    claims = merge_claims(claims_challenge, ctx.client_capabilities) if claims_challenge else None
+    plan = lookup(
+        ctx, metadata, envs, wanted, dict(account) if account else None,
+        force_refresh=force_refresh, claims=claims,
+    )
+    return SilentState(
+        metadata, tuple(envs), tuple(wanted), tuple(decorated),
+        account, force_refresh, claims, plan,
+    )
+
+
+def silent_complete(ctx: ClientContext, state: SilentState) -> Flow[dict[str, Any] | None]:
+    """Look again (another caller may just have refreshed), then refresh if still needed."""
+    account = dict(state.account) if state.account else None
+    plan = lookup(
+        ctx, state.metadata, state.environments, state.scopes, account,
+        force_refresh=state.force_refresh, claims=state.claims,
+    )
+    if plan.result is not None and not plan.refresh_due:
+        return plan.result
+    claims = state.claims or merge_claims(None, ctx.client_capabilities)
+    return (
+        yield from refresh_silently(
+            ctx, state.metadata, state.environments, list(state.decorated), account, plan,
+            claims=claims,
+        )
+    )

@@ -1,0 +1,124 @@
+"""Sync transports: a requests.Session (the default) and MSAL's duck-typed ``http_client``.
+
+A caller's ``verify=`` is passed on every request, because requests lets REQUESTS_CA_BUNDLE
+override ``Session.verify`` but not a per-request value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from ..protocol.messages import HttpRequest, HttpResponse, TransportError
+
+__all__ = ["HttpClientTransport", "RequestsTransport"]
+
+
+def _response(raw: Any) -> HttpResponse:
+    status = getattr(raw, "status_code", None)
+    if not isinstance(status, int):
+        raise TransportError("the http_client returned a response without an int status_code",
+                             kind="other")
+    text = getattr(raw, "text", "")
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    headers = getattr(raw, "headers", None) or {}
+    try:
+        lowered = {str(k).lower(): str(v) for k, v in dict(headers).items()}
+    except (TypeError, ValueError):
+        lowered = {}
+    return HttpResponse(status, lowered, text if isinstance(text, str) else str(text or ""))
+
+
+class RequestsTransport:
+    """Send requests with a ``requests.Session`` (one retry on connection errors, as MSAL)."""
+
+    def __init__(
+        self,
+        session: Any = None,
+        *,
+        verify: Any = True,
+        proxies: Mapping[str, str] | None = None,
+        timeout: Any = None,
+    ) -> None:
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(max_retries=1)  # retries connects only, never a sent POST
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self.session = session
+        self.verify = verify
+        self.proxies = dict(proxies) if proxies else None
+        self.timeout = timeout
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        """Send one request; map requests' exceptions to :class:`TransportError`."""
+        import requests
+
+        try:
+            raw = self.session.request(
+                request.method,
+                request.url,
+                data=dict(request.form) if request.form is not None else None,
+                headers=dict(request.headers),
+                verify=self.verify,
+                proxies=self.proxies,
+                timeout=request.timeout if request.timeout is not None else self.timeout,
+            )
+        except requests.exceptions.ConnectTimeout as exc:
+            raise TransportError(_brief(exc), kind="timeout", sent=False) from None
+        except requests.exceptions.Timeout as exc:
+            raise TransportError(_brief(exc), kind="timeout") from None
+        except requests.exceptions.SSLError as exc:
+            raise TransportError(_brief(exc), kind="other", sent=False) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise TransportError(_brief(exc), kind="connect") from None
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(_brief(exc), kind="other") from None
+        return _response(raw)
+
+    def close(self) -> None:
+        """Close the session."""
+        self.session.close()
+
+
+def _brief(exc: BaseException) -> str:
+    # requests' messages name the URL (no secrets: forms are never in them); keep them short.
+    return f"{type(exc).__name__}: {str(exc)[:160]}"
+
+
+class HttpClientTransport:
+    """Adapt a user's MSAL-style ``http_client`` (``.post(url, params=, data=, headers=)``)."""
+
+    def __init__(self, http_client: Any) -> None:
+        if not (callable(getattr(http_client, "post", None))
+                and callable(getattr(http_client, "get", None))):
+            raise ValueError("http_client must have post() and get() methods")
+        self.http_client = http_client
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        """Call the client's ``get``/``post``; any exception becomes a TransportError."""
+        parts = urlsplit(request.url)
+        url = urlunsplit(parts._replace(query=""))
+        params = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
+        kwargs: dict[str, Any] = {}
+        if request.timeout is not None:
+            kwargs["timeout"] = request.timeout
+        try:
+            if request.method == "POST":
+                raw = self.http_client.post(
+                    url, params=params, data=dict(request.form or {}),
+                    headers=dict(request.headers), **kwargs,
+                )
+            else:
+                raw = self.http_client.get(url, params=params, headers=dict(request.headers),
+                                           **kwargs)
+        except TransportError:
+            raise
+        except Exception as exc:  # a user's client may raise anything
+            raise TransportError(_brief(exc), kind="other") from None
+        return _response(raw)
