@@ -87,18 +87,35 @@ def lookup(
     if force_refresh or claims:
         return SilentPlan(None, True, key)
     now = ctx.clock()
-    entry = ctx.cache.find_access_token(
-        client_id=ctx.client_id,
-        environments=list(environments),
-        realm=metadata.realm,
-        scopes=list(scopes),
-        home_account_id=home if isinstance(home, str) else None,
-    )
+    entry = None
+    for candidate in _scope_spellings(scopes):
+        entry = ctx.cache.find_access_token(
+            client_id=ctx.client_id,
+            environments=list(environments),
+            realm=metadata.realm,
+            scopes=candidate,
+            home_account_id=home if isinstance(home, str) else None,
+        )
+        if entry is not None:
+            break
     if entry is None or not usable(entry, now):
         return SilentPlan(None, True, key)
     result = access_token_result(entry, now)
     refresh_on = result.get("refresh_on")
     return SilentPlan(result, isinstance(refresh_on, int) and refresh_on < now, key)
+
+
+GRAPH_PREFIX = "https://graph.microsoft.com/"
+
+
+def _scope_spellings(scopes: Sequence[str]) -> list[list[str]]:
+    # Entra answers Graph scopes in short form ("User.Read" for
+    # "https://graph.microsoft.com/User.Read"), and the cache keeps the answer's spelling.
+    spellings = [list(scopes)]
+    short = [s[len(GRAPH_PREFIX):] if s.lower().startswith(GRAPH_PREFIX) else s for s in scopes]
+    if short != spellings[0]:
+        spellings.append(short)
+    return spellings
 
 
 def _stop_trying(result: dict[str, Any]) -> bool:
