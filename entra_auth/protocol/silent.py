@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .context import ClientContext
+from .context import ClientContext, FlowError
 from .discovery import AuthorityMetadata
 from .messages import Flow
 
@@ -140,7 +140,10 @@ def _try_rts(
 
     last: dict[str, Any] | None = None
     for rt in rts:
-        last = yield from redeem_cached(ctx, metadata, rt, scopes, claims=claims)
+        try:
+            last = yield from redeem_cached(ctx, metadata, rt, scopes, claims=claims)
+        except FlowError as exc:  # network failure: the caller may still have a valid AT
+            last = exc.result
         if "error" not in last:
             return last
         if _stop_trying(last):

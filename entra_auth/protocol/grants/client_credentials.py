@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..claims import merge_claims
-from ..context import ClientContext
+from ..context import ClientContext, FlowError
 from ..discovery import AuthorityMetadata
 from ..messages import Flow
 from ..region import regional_endpoint, resolve_region
@@ -47,15 +47,20 @@ def acquire(
                 return fallback
     region = yield from resolve_region(ctx)
     endpoint = regional_endpoint(metadata.token_endpoint, region) if region else None
-    result = yield from obtain(
-        ctx,
-        metadata,
-        "client_credentials",
-        dict(extra or {}),
-        scopes=scopes,
-        claims=merge_claims(claims_challenge, ctx.client_capabilities),
-        token_endpoint=endpoint,
-    )
+    try:
+        result = yield from obtain(
+            ctx,
+            metadata,
+            "client_credentials",
+            dict(extra or {}),
+            scopes=scopes,
+            claims=merge_claims(claims_challenge, ctx.client_capabilities),
+            token_endpoint=endpoint,
+        )
+    except FlowError:
+        if fallback is None:
+            raise
+        return fallback  # a failed proactive refresh keeps the still-valid token
     if "error" in result and fallback is not None:
         return fallback
     return result

@@ -10,7 +10,7 @@ import hashlib
 from typing import Any
 
 from ..claims import merge_claims
-from ..context import ClientContext
+from ..context import ClientContext, FlowError
 from ..discovery import AuthorityMetadata
 from ..messages import Flow
 from ..pkce import b64url
@@ -69,15 +69,20 @@ def acquire(
             )
             if "error" not in result:
                 return result
-    result = yield from obtain(
-        ctx,
-        metadata,
-        JWT_BEARER_GRANT,
-        {"assertion": user_assertion, "requested_token_use": "on_behalf_of"},
-        scopes=decorated_scopes,
-        claims=claims,
-        user_assertion_hash=digest,
-    )
+    try:
+        result = yield from obtain(
+            ctx,
+            metadata,
+            JWT_BEARER_GRANT,
+            {"assertion": user_assertion, "requested_token_use": "on_behalf_of"},
+            scopes=decorated_scopes,
+            claims=claims,
+            user_assertion_hash=digest,
+        )
+    except FlowError:
+        if fallback is None:
+            raise
+        return fallback  # a failed proactive refresh keeps the still-valid token
     if "error" in result and fallback is not None:
         return fallback
     return result
