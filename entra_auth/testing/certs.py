@@ -63,6 +63,12 @@ def certificate_der(certificate_pem: str) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
 
+def _load_pem(certificate_pem: str) -> x509.Certificate:
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificate(certificate_pem.encode("ascii"))
+
+
 def thumbprints(certificate_pem: str) -> tuple[str, str]:
     """Return the (SHA-1, SHA-256) thumbprints of a PEM certificate, as uppercase hex."""
     der = certificate_der(certificate_pem)
@@ -137,19 +143,35 @@ class ClientCertificate:
     def msal_credential(self, *, sha256: bool = False, send_x5c: bool = False) -> dict[str, str]:
         """Return a ``client_credential`` dict for ``msal.ConfidentialClientApplication``.
 
+        MSAL 1.39 picks the header from the dict's keys: ``thumbprint`` gives RS256 + ``x5t``
+        (SHA-1); ``public_certificate`` without ``thumbprint`` gives PS256 + ``x5t#S256`` and
+        always adds ``x5c``. For SHA-256 without ``x5c`` use :meth:`write_pfx`.
+
         Args:
-            sha256: Identify the certificate by SHA-256 thumbprint (PS256 + ``x5t#S256``)
-                instead of SHA-1 (RS256 + ``x5t``).
+            sha256: Let MSAL identify the certificate by SHA-256 thumbprint (implies x5c).
             send_x5c: Also send the certificate chain (subject name/issuer authentication).
         """
         credential = {"private_key": self.private_key_pem}
-        if sha256:
-            credential["thumbprint_sha256"] = self.thumbprint_sha256
-        else:
+        if not sha256:
             credential["thumbprint"] = self.thumbprint_sha1
-        if send_x5c:
+        if sha256 or send_x5c:
             credential["public_certificate"] = self.chain_pem or self.certificate_pem
         return credential
+
+    def write_pfx(self, path: str) -> dict[str, str]:
+        """Write an unencrypted PKCS#12 file; return msal's ``client_credential`` for it
+        (``private_key_pfx_path``: PS256 + ``x5t#S256``, no ``x5c``)."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.serialization import pkcs12
+
+        key = serialization.load_pem_private_key(self.private_key_pem.encode(), None)
+        cert = _load_pem(self.certificate_pem)
+        data = pkcs12.serialize_key_and_certificates(
+            b"entra-auth test", key, cert, None,  # type: ignore[arg-type]
+            serialization.NoEncryption())
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return {"private_key_pfx_path": path}
 
     def __repr__(self) -> str:
         return f"ClientCertificate(subject={self.subject!r}, sha1={self.thumbprint_sha1})"

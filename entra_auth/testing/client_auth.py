@@ -122,7 +122,8 @@ def _x5c_leaf(entry: str) -> tuple[bytes, str, str] | None:
     from cryptography.hazmat.primitives import serialization
 
     try:
-        der = base64.b64decode(entry, validate=True)
+        # MSAL sends x5c entries with the PEM's line breaks in them; Entra accepts that.
+        der = base64.b64decode("".join(entry.split()), validate=True)
         cert = x509.load_der_x509_certificate(der)
     except ValueError:
         return None
