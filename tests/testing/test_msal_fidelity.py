@@ -36,7 +36,9 @@ pytestmark = pytest.mark.filterwarnings(
 GRAPH_DEFAULT = ["https://graph.microsoft.com/.default"]
 
 
-def _public(emu: Emulator, client_id: str = PUBLIC_CLIENT_ID, **kwargs: Any) -> msal.PublicClientApplication:
+def _public(
+    emu: Emulator, client_id: str = PUBLIC_CLIENT_ID, **kwargs: Any
+) -> msal.PublicClientApplication:
     return msal.PublicClientApplication(
         client_id, authority=emu.authority(), http_client=emu.requests_session(),
         instance_discovery=False, **kwargs)
