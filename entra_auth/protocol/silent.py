@@ -87,17 +87,9 @@ def lookup(
     if force_refresh or claims:
         return SilentPlan(None, True, key)
     now = ctx.clock()
-    entry = None
-    for candidate in _scope_spellings(scopes):
-        entry = ctx.cache.find_access_token(
-            client_id=ctx.client_id,
-            environments=list(environments),
-            realm=metadata.realm,
-            scopes=candidate,
-            home_account_id=home if isinstance(home, str) else None,
-        )
-        if entry is not None:
-            break
+    entry = find_access_token(
+        ctx, environments, metadata.realm, scopes, home if isinstance(home, str) else None
+    )
     if entry is None or not usable(entry, now):
         return SilentPlan(None, True, key)
     result = access_token_result(entry, now)
@@ -116,6 +108,29 @@ def _scope_spellings(scopes: Sequence[str]) -> list[list[str]]:
     if short != spellings[0]:
         spellings.append(short)
     return spellings
+
+
+def find_access_token(
+    ctx: ClientContext,
+    environments: Sequence[str],
+    realm: str,
+    scopes: Sequence[str],
+    home_account_id: str | None,
+    user_assertion_hash: str | None = None,
+) -> dict[str, Any] | None:
+    """The cache's access token for these scopes, under either spelling of Graph scopes."""
+    for candidate in _scope_spellings(scopes):
+        entry = ctx.cache.find_access_token(
+            client_id=ctx.client_id,
+            environments=list(environments),
+            realm=realm,
+            scopes=candidate,
+            home_account_id=home_account_id,
+            user_assertion_hash=user_assertion_hash,
+        )
+        if entry is not None:
+            return entry
+    return None
 
 
 def _stop_trying(result: dict[str, Any]) -> bool:

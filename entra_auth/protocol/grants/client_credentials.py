@@ -12,7 +12,7 @@ from ..context import ClientContext, FlowError
 from ..discovery import AuthorityMetadata
 from ..messages import Flow
 from ..region import regional_endpoint, resolve_region
-from ..silent import access_token_result, usable
+from ..silent import access_token_result, find_access_token, usable
 from .common import obtain
 
 __all__ = ["acquire"]
@@ -33,12 +33,8 @@ def acquire(
     now = ctx.clock()
     fallback: dict[str, Any] | None = None
     if not claims_challenge:
-        entry = ctx.cache.find_access_token(
-            client_id=ctx.client_id,
-            environments=[metadata.environment],
-            realm=metadata.realm,
-            scopes=scopes,
-            home_account_id=None,
+        entry = find_access_token(
+            ctx, [metadata.environment], metadata.realm, scopes, None
         )
         if entry is not None and usable(entry, now):
             fallback = access_token_result(entry, now)

@@ -14,7 +14,7 @@ from ..context import ClientContext, FlowError
 from ..discovery import AuthorityMetadata
 from ..messages import Flow
 from ..pkce import b64url
-from ..silent import access_token_result, usable
+from ..silent import access_token_result, find_access_token, usable
 from .common import obtain
 from .refresh import redeem_cached
 
@@ -45,13 +45,8 @@ def acquire(
     now = ctx.clock()
     fallback: dict[str, Any] | None = None
     if not claims_challenge:
-        entry = ctx.cache.find_access_token(
-            client_id=ctx.client_id,
-            environments=[metadata.environment],
-            realm=metadata.realm,
-            scopes=scopes,
-            home_account_id=None,
-            user_assertion_hash=digest,
+        entry = find_access_token(
+            ctx, [metadata.environment], metadata.realm, scopes, None, digest
         )
         if entry is not None and usable(entry, now):
             fallback = access_token_result(entry, now)
