@@ -8,18 +8,41 @@ reproduce the indented layout; anything nested falls back to ``json.dumps(indent
 from __future__ import annotations
 
 import json
+import json.encoder
+from collections.abc import Callable
 from typing import Any
 
 from .store import load_sections
 
 __all__ = ["dumps", "loads"]
 
-_FLAT_TYPES = (str, int, float, bool, type(None))
 _ENTRY_INDENT = " " * 8
 _FIELD_INDENT = " " * 12
-# Item separator of a flat entry at depth 3: a newline plus that depth's indentation.
-_entry_encoder = json.JSONEncoder(separators=(",\n" + _FIELD_INDENT, ": "))
-_encode_string = json.JSONEncoder().encode
+_ENTRY_CLOSE = "\n" + _ENTRY_INDENT + "}"
+_FLAT_TYPES = frozenset({str, int, float, bool, type(None)})
+_encode_string = json.encoder.encode_basestring_ascii
+
+
+def _unserializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _make_flat_encoder() -> Callable[[Any], str]:
+    """Compact encoder whose item separator is a newline plus the field indentation."""
+    separators = (",\n" + _FIELD_INDENT, ": ")
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return json.JSONEncoder(separators=separators).encode
+    # JSONEncoder.encode() builds a new C encoder per call; at 10k users that setup costs more
+    # than the encoding, so build it once, with the arguments encode() would pass.
+    chunks_of = make(
+        None, _unserializable, _encode_string, None, separators[1], separators[0],
+        False, False, True,
+    )
+    return lambda entry: "".join(chunks_of(entry, 0))
+
+
+_encode_flat = _make_flat_encoder()
 
 
 def _reindented(value: Any, prefix: str) -> str:
@@ -27,15 +50,22 @@ def _reindented(value: Any, prefix: str) -> str:
     return json.dumps(value, indent=4).replace("\n", "\n" + prefix)
 
 
-def _encode_entry(entry: Any) -> str:
-    if not isinstance(entry, dict) or not entry:
-        return _reindented(entry, _ENTRY_INDENT)
-    for value in entry.values():
-        if not isinstance(value, _FLAT_TYPES):
-            return _reindented(entry, _ENTRY_INDENT)
-    # {"a": 1,\n<indent>"b": 2} -> {\n<indent>"a": 1,\n<indent>"b": 2\n<outer>}
-    compact = _entry_encoder.encode(entry)
-    return "{\n" + _FIELD_INDENT + compact[1:-1] + "\n" + _ENTRY_INDENT + "}"
+def _encode_section(entries: dict[str, Any], out: list[str]) -> None:
+    # Pieces go straight into one list joined once: at 10k users the text is ~30 MB, and
+    # every intermediate join would copy all of it again.
+    encode_flat = _encode_flat
+    flat_types = _FLAT_TYPES
+    separator = ""
+    for key, entry in entries.items():
+        if type(entry) is dict and entry and flat_types.issuperset(map(type, entry.values())):
+            # compact {"a": 1,\n<12>"b": 2} becomes {\n<12>"a": 1,\n<12>"b": 2\n<8>}
+            out.append(f"{separator}{_ENTRY_INDENT}{_encode_string(key)}: {{\n{_FIELD_INDENT}")
+            out.append(encode_flat(entry)[1:-1])
+            out.append(_ENTRY_CLOSE)
+        else:
+            out.append(f"{separator}{_ENTRY_INDENT}{_encode_string(key)}: ")
+            out.append(_reindented(entry, _ENTRY_INDENT))
+        separator = ",\n"
 
 
 def dumps(sections: dict[str, Any]) -> str:
@@ -44,21 +74,23 @@ def dumps(sections: dict[str, Any]) -> str:
         return "{}"
     if not all(isinstance(name, str) for name in sections):
         return json.dumps(sections, indent=4)
-    parts: list[str] = []
+    out = ["{\n"]
+    separator = ""
     for name, entries in sections.items():
+        out.append(f"{separator}    {_encode_string(name)}: ")
         if (
             not isinstance(entries, dict)
             or not entries
             or not all(isinstance(key, str) for key in entries)
         ):
-            parts.append("    " + _encode_string(name) + ": " + _reindented(entries, "    "))
-            continue
-        body = ",\n".join(
-            _ENTRY_INDENT + _encode_string(key) + ": " + _encode_entry(entry)
-            for key, entry in entries.items()
-        )
-        parts.append("    " + _encode_string(name) + ": {\n" + body + "\n    }")
-    return "{\n" + ",\n".join(parts) + "\n}"
+            out.append(_reindented(entries, "    "))
+        else:
+            out.append("{\n")
+            _encode_section(entries, out)
+            out.append("\n    }")
+        separator = ",\n"
+    out.append("\n}")
+    return "".join(out)
 
 
 def loads(state: str | bytes | bytearray | None) -> dict[str, Any]:
