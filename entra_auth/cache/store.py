@@ -50,22 +50,32 @@ def norm(value: Any) -> Any:
     return value
 
 
+_ABSENT = object()
+
+
 class _Index:
-    __slots__ = ("buckets", "fields")
+    __slots__ = ("buckets", "field", "fields")
 
     def __init__(self, fields: tuple[str, ...]) -> None:
         self.fields = fields
+        self.field = fields[0] if len(fields) == 1 else None
         self.buckets: dict[Any, Bucket] = {}
 
     def index_key(self, entry: Mapping[str, Any]) -> Any:
         """The bucket key of an entry, or None when the entry lacks an indexed field."""
-        fields = self.fields
-        if len(fields) == 1:
-            field = fields[0]
-            return norm(entry[field]) if field in entry else None
-        if not all(field in entry for field in fields):
-            return None
-        return tuple(norm(entry[field]) for field in fields)
+        # Runs for every entry on deserialize, hence the inlined str fast path of norm().
+        if self.field is not None:
+            value = entry.get(self.field, _ABSENT)
+            if value is _ABSENT:
+                return None
+            return value.lower() if type(value) is str else norm(value)
+        values = []
+        for field in self.fields:
+            value = entry.get(field, _ABSENT)
+            if value is _ABSENT:
+                return None
+            values.append(value.lower() if type(value) is str else norm(value))
+        return tuple(values)
 
     def add(self, index_key: Any, key: str) -> None:
         bucket = self.buckets.get(index_key)
