@@ -45,9 +45,9 @@ def emu(_emulator: Emulator) -> Emulator:
 
 def public_app(emu: Emulator, **kwargs: Any) -> Any:
     """A public client application (entra_auth's own) pointed at the emulator."""
-    import msal
+    import entra_auth
 
-    return msal.PublicClientApplication(
+    return entra_auth.PublicClientApplication(
         PUBLIC_CLIENT_ID,
         authority=emu.authority(),
         http_client=emu.requests_session(),
@@ -57,9 +57,9 @@ def public_app(emu: Emulator, **kwargs: Any) -> Any:
 
 
 def confidential_app(emu: Emulator, **kwargs: Any) -> Any:
-    import msal
+    import entra_auth
 
-    return msal.ConfidentialClientApplication(
+    return entra_auth.ConfidentialClientApplication(
         WEB_APP_ID,
         client_credential=WEB_APP_SECRET,
         authority=emu.authority(),
