@@ -89,7 +89,7 @@ def test_000_device_flow(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> N
     flow = app.initiate_device_flow(scopes=config["scope"])
     if "user_code" not in flow:
         raise ValueError(
-            "Fail to create device flow. Err: %s" % json.dumps(flow, indent=4))
+            "Fail to create device flow. Err: %s" % json.dumps(flow, indent=4))  # noqa: UP031 (as in the docs)
 
     print(flow["message"])
     sys.stdout.flush()  # Some terminal needs this to ensure the message is shown
@@ -152,7 +152,7 @@ def test_000_on_behalf_of(emu: Emulator) -> None:
         USER, PASSWORD, [f"api://{WEB_API_ID}/access_as_user"])["access_token"]
     headers = {"Authorization": f"Bearer {user_token}"}
     _scopes = ["https://graph.microsoft.com/User.Read"]
-    current_app_access_token = headers.get("Authorization", None)
+    current_app_access_token = headers.get("Authorization", None)  # noqa: SIM910 (as in the docs)
     app = msal.ConfidentialClientApplication(WEB_API_ID, WEB_API_SECRET,
                                              authority=emu.authority(), verify=emu.ca_bundle)
     result = app.acquire_token_on_behalf_of(
