@@ -1,0 +1,147 @@
+"""httpx transports for the flow drivers: ``httpx.AsyncClient`` (async apps) and ``httpx.Client``.
+
+Maps httpx's exceptions to :class:`~entra_auth.protocol.messages.TransportError` and
+MSAL-style ``verify``/``proxies``/``timeout`` settings to httpx's (httpx >= 0.25).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..protocol.messages import HttpRequest, HttpResponse, TransportError
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["HttpxAsyncTransport", "HttpxTransport"]
+
+DEFAULT_TIMEOUT = 30.0
+
+
+def _verify(verify: Any) -> Any:
+    # httpx 0.28 deprecates a CA-bundle path for verify=; hand it an SSLContext instead.
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify
+
+
+def _client_kwargs(
+    verify: Any, proxies: Mapping[str, str] | None, timeout: Any, transport_class: Any
+) -> dict[str, Any]:
+    verify = _verify(verify)
+    kwargs: dict[str, Any] = {
+        "verify": verify,
+        "timeout": timeout if timeout is not None else DEFAULT_TIMEOUT,
+        "follow_redirects": False,
+    }
+    if proxies:
+        # MSAL/requests style {"https": "http://proxy:3128"} -> httpx mounts per URL prefix.
+        kwargs["mounts"] = {
+            (scheme if scheme.endswith("://") else f"{scheme}://"): transport_class(
+                proxy=url, verify=verify
+            )
+            for scheme, url in proxies.items()
+        }
+    return kwargs
+
+
+def _response(raw: httpx.Response) -> HttpResponse:
+    return HttpResponse(raw.status_code, {k.lower(): v for k, v in raw.headers.items()}, raw.text)
+
+
+def _error(exc: Exception) -> TransportError:
+    import httpx
+
+    brief = f"{type(exc).__name__}: {str(exc)[:160]}"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return TransportError(brief, kind="timeout", sent=False)
+    if isinstance(exc, httpx.TimeoutException):
+        return TransportError(brief, kind="timeout")
+    if isinstance(exc, httpx.ConnectError):
+        return TransportError(brief, kind="connect", sent=False)
+    if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError)):
+        return TransportError(brief, kind="read")
+    return TransportError(brief, kind="other")
+
+
+def _send_kwargs(request: HttpRequest) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"headers": dict(request.headers)}
+    if request.form is not None:
+        kwargs["data"] = dict(request.form)
+    if request.timeout is not None:
+        kwargs["timeout"] = request.timeout
+    return kwargs
+
+
+class HttpxAsyncTransport:
+    """Send flow requests with an ``httpx.AsyncClient`` (the caller's, or one we own)."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None = None,
+        *,
+        verify: Any = True,
+        proxies: Mapping[str, str] | None = None,
+        timeout: Any = None,
+    ) -> None:
+        import httpx
+
+        self.owns_client = client is None
+        if client is None:
+            client = httpx.AsyncClient(
+                **_client_kwargs(verify, proxies, timeout, httpx.AsyncHTTPTransport)
+            )
+        elif not isinstance(client, httpx.AsyncClient):
+            raise ValueError("http_client must be an httpx.AsyncClient for entra_auth.aio")
+        self.client = client
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        """Send one request; httpx's exceptions become :class:`TransportError`."""
+        import httpx
+
+        try:
+            raw = await self.client.request(request.method, request.url, **_send_kwargs(request))
+        except httpx.HTTPError as exc:
+            raise _error(exc) from None
+        return _response(raw)
+
+    async def aclose(self) -> None:
+        """Close the client if this transport created it."""
+        if self.owns_client:
+            await self.client.aclose()
+
+
+class HttpxTransport:
+    """Send flow requests with an ``httpx.Client`` (the caller's, or one we own)."""
+
+    def __init__(
+        self,
+        client: httpx.Client | None = None,
+        *,
+        verify: Any = True,
+        proxies: Mapping[str, str] | None = None,
+        timeout: Any = None,
+    ) -> None:
+        import httpx
+
+        self.owns_client = client is None
+        if client is None:
+            client = httpx.Client(**_client_kwargs(verify, proxies, timeout, httpx.HTTPTransport))
+        self.client = client
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        """Send one request; httpx's exceptions become :class:`TransportError`."""
+        import httpx
+
+        try:
+            raw = self.client.request(request.method, request.url, **_send_kwargs(request))
+        except httpx.HTTPError as exc:
+            raise _error(exc) from None
+        return _response(raw)
+
+    def close(self) -> None:
+        """Close the client if this transport created it."""
+        if self.owns_client:
+            self.client.close()
