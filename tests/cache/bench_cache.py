@@ -16,10 +16,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import msal  # noqa: E402
-from cache_events import AUTHORITY_HOST, CLIENT_ID, NOW, TENANT, user_event  # noqa: E402
+import msal
+from cache_events import AUTHORITY_HOST, CLIENT_ID, NOW, TENANT, user_event
 
-from entra_auth.cache import SerializableTokenCache  # noqa: E402
+from entra_auth.cache import SerializableTokenCache
 
 
 def median_us(call: Callable[[], Any], repeat: int = 20000) -> float:

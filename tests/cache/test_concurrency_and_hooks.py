@@ -6,6 +6,7 @@ import logging
 import threading
 from typing import Any
 
+import msal
 import pytest
 from cache_events import AUTHORITY_HOST, CLIENT_ID, NOW, TENANT, app_event, user_event
 
@@ -271,3 +272,46 @@ def test_clock_is_injectable() -> None:
     cache.update_rt(rt, "rotated")
     (rt,) = list(cache.search("RefreshToken"))
     assert rt["secret"] == "rotated" and rt["last_modification_time"] == str(NOW)
+
+
+class FileTokenCache(SerializableTokenCache):
+    """The docs/cache.md example of a file-backed cache built on the hooks."""
+
+    def __init__(self, path: Any) -> None:
+        super().__init__()
+        self._path = path
+        self._seen = ""
+
+    def _reload(self) -> None:
+        text = self._path.read_text() if self._path.exists() else ""
+        if text != self._seen:
+            self.deserialize(text)
+            self._seen = text
+
+    def _before_read(self) -> None:
+        self._reload()
+
+    def _before_write(self) -> None:
+        self._reload()
+
+    def _after_write(self) -> None:
+        if self.has_state_changed:
+            self._seen = self.serialize()
+            self._path.write_text(self._seen)
+
+
+def test_hooks_are_enough_for_a_write_through_file_cache(tmp_path: Any) -> None:
+    path = tmp_path / "cache.json"
+    first, second = FileTokenCache(path), FileTokenCache(path)
+    first.add(user_event("a"), now=NOW)
+    second.add(user_event("b"), now=NOW)  # reloads a's tokens first, then writes both
+    found = first.find_access_token(
+        client_id=CLIENT_ID, environments=[AUTHORITY_HOST], realm=TENANT,
+        scopes=["User.Read"], home_account_id=f"b.{TENANT}")
+    assert found is not None and found["secret"] == "at-b-secret"
+    first.forget_account(home_account_id=f"b.{TENANT}", environments=[AUTHORITY_HOST],
+                         client_id=CLIENT_ID)
+    assert [a["home_account_id"] for a in second.find_accounts()] == [f"a.{TENANT}"]
+    msal_view = msal.SerializableTokenCache()
+    msal_view.deserialize(path.read_text())
+    assert len(list(msal_view.search("RefreshToken"))) == 1
