@@ -56,6 +56,30 @@ def public_app(emu: Emulator, **kwargs: Any) -> Any:
     )
 
 
+def aio_public_app(emu: Emulator, **kwargs: Any) -> Any:
+    """The async twin, for httpx.AsyncClient."""
+    from entra_auth import aio
+
+    return aio.PublicClientApplication(
+        PUBLIC_CLIENT_ID,
+        authority=emu.authority(),
+        verify=emu.ca_bundle,
+        instance_discovery=False,
+        **kwargs,
+    )
+
+
+def user_app(emu: Emulator, driver_name: str, signed_in: bool = True) -> Any:
+    """A public app for the client kind: sync for requests/httpx, entra_auth.aio for async
+    (sharing the cache of a sync app that signed Alice in)."""
+    app = public_app(emu)
+    if signed_in:
+        sign_in(app)
+    if driver_name == "httpx-async":
+        return aio_public_app(emu, token_cache=app.token_cache)
+    return app
+
+
 def confidential_app(emu: Emulator, **kwargs: Any) -> Any:
     import entra_auth
 

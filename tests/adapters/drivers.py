@@ -70,11 +70,14 @@ class HttpxDriver:
 
 
 class AsyncHttpxDriver:
+    """httpx.AsyncClient on one long-lived event loop (an aio app's client is bound to it)."""
+
     name = "httpx-async"
 
     def __init__(self, auth: Any, verify: str | None) -> None:
         self.auth = auth
         self.verify = verify or True
+        self.loop = asyncio.new_event_loop()
 
     def send(self, method: str, url: str, body: bytes | None = None, stream: bool = False,
              follow: bool = True) -> Reply:
@@ -84,10 +87,10 @@ class AsyncHttpxDriver:
                 r = await c.request(method, url, content=content, follow_redirects=follow)
                 return Reply(r.status_code, [h.status_code for h in r.history], r.content, r)
 
-        return asyncio.run(go())
+        return self.loop.run_until_complete(go())
 
     def close(self) -> None:
-        pass
+        self.loop.close()
 
 
 DRIVERS = {"requests": RequestsDriver, "httpx": HttpxDriver, "httpx-async": AsyncHttpxDriver}

@@ -21,20 +21,18 @@ from .conftest import (
     ALICE_PASSWORD,
     GRAPH_SCOPES,
     ResourceServer,
-    public_app,
     revoke_access_tokens,
-    sign_in,
     token_requests,
+    user_app,
 )
 from .drivers import DRIVERS
 
 ALL = sorted(DRIVERS)
 
 
-def make_auth(emu: Emulator, app: Any = None, **kwargs: Any) -> EntraAuth:
+def make_auth(emu: Emulator, driver_name: str, app: Any = None, **kwargs: Any) -> EntraAuth:
     if app is None:
-        app = public_app(emu)
-        sign_in(app)
+        app = user_app(emu, driver_name)
     kwargs.setdefault("allowed_hosts", ["127.0.0.1"])
     return EntraAuth(app, GRAPH_SCOPES, **kwargs)
 
@@ -47,7 +45,7 @@ def driver_name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def client(emu: Emulator, driver_name: str) -> Iterator[Any]:
     """A signed-in client of the kind under test, authenticated by EntraAuth."""
-    driver = DRIVERS[driver_name](make_auth(emu), emu.ca_bundle)
+    driver = DRIVERS[driver_name](make_auth(emu, driver_name), emu.ca_bundle)
     yield driver
     driver.close()
 
@@ -127,7 +125,7 @@ def test_stream_body_is_not_resent_empty(
 
 
 def test_no_token_over_plain_http_to_a_remote_host(emu: Emulator, driver_name: str) -> None:
-    auth = make_auth(emu, allowed_hosts=["api.contoso.test"])
+    auth = make_auth(emu, driver_name, allowed_hosts=["api.contoso.test"])
     driver = DRIVERS[driver_name](auth, emu.ca_bundle)
     before = len(emu.requests)
     with pytest.raises(UnsafeDestinationError, match="over http"):
@@ -138,16 +136,14 @@ def test_no_token_over_plain_http_to_a_remote_host(emu: Emulator, driver_name: s
 def test_no_token_to_a_host_not_allowed(
     emu: Emulator, driver_name: str, resource: ResourceServer
 ) -> None:
-    driver = DRIVERS[driver_name](make_auth(emu), emu.ca_bundle)
+    driver = DRIVERS[driver_name](make_auth(emu, driver_name), emu.ca_bundle)
     with pytest.raises(UnsafeDestinationError, match="not in allowed_hosts"):
         driver.send("GET", resource.url("/record", host="localhost"))
     assert resource.seen == []
 
 
 def test_scopes_decide_the_allowed_host(emu: Emulator, driver_name: str) -> None:
-    app = public_app(emu)
-    sign_in(app)
-    auth = EntraAuth(app, GRAPH_SCOPES)  # graph.microsoft.com only
+    auth = EntraAuth(user_app(emu, driver_name), GRAPH_SCOPES)  # graph.microsoft.com only
     driver = DRIVERS[driver_name](auth, emu.ca_bundle)
     with pytest.raises(UnsafeDestinationError):
         driver.send("GET", emu.graph_url)
@@ -157,7 +153,7 @@ def test_scopes_decide_the_allowed_host(emu: Emulator, driver_name: str) -> None
 def test_token_not_carried_across_a_redirect_to_another_host(
     emu: Emulator, driver_name: str, resource: ResourceServer
 ) -> None:
-    auth = make_auth(emu, allowed_hosts=["127.0.0.1", "localhost"])
+    auth = make_auth(emu, driver_name, allowed_hosts=["127.0.0.1", "localhost"])
     driver = DRIVERS[driver_name](auth, emu.ca_bundle)
     target = resource.url("/record", host="localhost")
     reply = driver.send("GET", resource.url(f"/redirect?to={target}"))
@@ -170,7 +166,7 @@ def test_token_not_carried_across_a_redirect_to_another_host(
 def test_challenge_from_a_redirect_target_is_not_answered(
     emu: Emulator, driver_name: str, resource: ResourceServer
 ) -> None:
-    auth = make_auth(emu, allowed_hosts=["127.0.0.1", "localhost"])
+    auth = make_auth(emu, driver_name, allowed_hosts=["127.0.0.1", "localhost"])
     driver = DRIVERS[driver_name](auth, emu.ca_bundle)
     before = token_requests(emu)
     target = resource.url("/challenge-always", host="localhost")
@@ -210,8 +206,7 @@ def test_failed_reacquisition_raises_chained_to_the_401(emu: Emulator, client: A
 
 
 def test_device_fallback_answers_a_revocation(emu: Emulator, driver_name: str) -> None:
-    app = public_app(emu)
-    sign_in(app)
+    app = user_app(emu, driver_name)
     messages: list[str] = []
 
     def prompt(message: str) -> None:
@@ -223,7 +218,7 @@ def test_device_fallback_answers_a_revocation(emu: Emulator, driver_name: str) -
             ALICE, ALICE_PASSWORD, verify=emu.ca_bundle or True,
         )
 
-    auth = make_auth(emu, app, fallback="device", prompt=prompt)
+    auth = make_auth(emu, driver_name, app, fallback="device", prompt=prompt)
     driver = DRIVERS[driver_name](auth, emu.ca_bundle)
     assert driver.send("GET", emu.graph_url).status == 200
     emu.revoke_sessions(ALICE)
@@ -236,7 +231,7 @@ def test_device_fallback_answers_a_revocation(emu: Emulator, driver_name: str) -
 def test_no_account_and_no_fallback_raises_before_sending(
     emu: Emulator, driver_name: str, resource: ResourceServer
 ) -> None:
-    auth = make_auth(emu, public_app(emu))  # nobody signed in
+    auth = make_auth(emu, driver_name, user_app(emu, driver_name, signed_in=False))
     driver = DRIVERS[driver_name](auth, emu.ca_bundle)
     with pytest.raises(InteractionRequiredError) as caught:
         driver.send("GET", resource.url("/record"))
