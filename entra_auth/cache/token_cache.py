@@ -360,6 +360,14 @@ class TokenCache:
         )
         return list(self.search(credential_type, target=target, query=query, now=now))
 
+    def _get_app_metadata(
+        self, environment: str, client_id: str, default: Entry | None = None
+    ) -> Entry | None:
+        # msal's application classes call this private method; having it lets a real
+        # msal.ClientApplication run on this cache (tested against the emulator).
+        found = self.get_app_metadata(client_id=client_id, environments=[environment])
+        return default if found is None else found
+
     # -- indexed lookups --------------------------------------------------------------------
 
     def find_access_token(
