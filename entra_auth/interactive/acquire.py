@@ -133,6 +133,11 @@ def _build_request(
     )
 
 
+def _is_error(flow: object) -> bool:
+    # entra_auth's initiate_auth_code_flow answers a failed discovery with an error dict.
+    return isinstance(flow, Mapping) and "error" in flow and "auth_uri" not in flow
+
+
 def _check_flow(flow: object) -> Mapping[str, Any]:
     if (
         not isinstance(flow, Mapping)
@@ -200,11 +205,12 @@ def acquire_token_interactive(
         extra_scopes_to_consent, max_age, on_before_launching_ui, kwargs,
     )
     with LoopbackListener(request.port) as listener:
-        flow = _check_flow(
-            app.initiate_auth_code_flow(
-                request.consent_scopes(), **request.initiate_kwargs(listener.redirect_uri)
-            )
+        flow = app.initiate_auth_code_flow(
+            request.consent_scopes(), **request.initiate_kwargs(listener.redirect_uri)
         )
+        if _is_error(flow):
+            return dict(flow)
+        flow = _check_flow(flow)
         request.launching_ui()
         open_browser(flow["auth_uri"])
         auth_response = listener.wait_for_auth_response(flow["state"], request.timeout)
@@ -255,13 +261,14 @@ async def acquire_token_interactive_async(
     )
     listener = await AsyncLoopbackListener.start(request.port)
     try:
-        flow = _check_flow(
-            await _call(
-                app.initiate_auth_code_flow,
-                request.consent_scopes(),
-                **request.initiate_kwargs(listener.redirect_uri),
-            )
+        flow = await _call(
+            app.initiate_auth_code_flow,
+            request.consent_scopes(),
+            **request.initiate_kwargs(listener.redirect_uri),
         )
+        if _is_error(flow):
+            return dict(flow)
+        flow = _check_flow(flow)
         request.launching_ui()
         await asyncio.to_thread(open_browser, flow["auth_uri"])
         auth_response = await listener.wait_for_auth_response(flow["state"], request.timeout)

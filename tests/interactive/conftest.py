@@ -38,6 +38,7 @@ class SystemBrowser:
     def __init__(self, directory: Path, opens: bool) -> None:
         self.log = directory / "opened-urls.txt"
         self.command = directory / "record-url"
+        self._taken = 0
         self.command.write_text(
             "#!/bin/sh\n"
             f"printf '%s\\n' \"$1\" >> '{self.log}'\n"
@@ -51,8 +52,13 @@ class SystemBrowser:
         return [line for line in self.log.read_text().splitlines() if line]
 
     def wait_for_url(self, timeout: float = 15) -> str:
-        urls = wait_until(self.urls, timeout, "webbrowser.open to be called")
-        return urls[-1]
+        """The next URL the browser was asked to open (each one is returned once)."""
+        seen = self._taken
+        urls = wait_until(
+            lambda: self.urls()[seen:], timeout, "webbrowser.open to be called"
+        )
+        self._taken += 1
+        return urls[0]
 
 
 def _install_browser(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, opens: bool) -> SystemBrowser:

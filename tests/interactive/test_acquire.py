@@ -256,3 +256,15 @@ def test_async_twin_with_sync_and_async_apps(
 def test_async_timeout_returns_an_error_dict(system_browser: SystemBrowser) -> None:
     result = asyncio.run(acquire_token_interactive_async(RecordingApp(), ["a"], timeout=0.3))
     assert result["error"] == "timeout"
+
+
+def test_an_error_from_initiate_is_returned_without_opening_a_browser(
+    system_browser: SystemBrowser,
+) -> None:
+    class DiscoveryFails(RecordingApp):
+        def initiate_auth_code_flow(self, scopes: list[str], **kwargs: Any) -> dict[str, Any]:
+            return {"error": "invalid_instance", "error_description": "unknown authority"}
+
+    result = acquire_token_interactive(DiscoveryFails(), ["User.Read"], timeout=5)
+    assert result == {"error": "invalid_instance", "error_description": "unknown authority"}
+    assert system_browser.urls() == []

@@ -162,7 +162,10 @@ class Browser:
         return str(found[0][_ELEMENT]) if found else None
 
     def wait_for(self, css: str, timeout: float = 15) -> str:
-        return wait_until(lambda: self.find(css), timeout, f"element {css!r}")
+        try:
+            return wait_until(lambda: self.find(css), timeout, f"element {css!r}")
+        except WebDriverError as exc:
+            raise WebDriverError(f"{exc}; the page is {self.describe()}") from None
 
     def type(self, css: str, text: str, timeout: float = 15) -> None:
         element = self.wait_for(css, timeout)
@@ -178,11 +181,19 @@ class Browser:
         self._command("POST", f"/element/{element}/click", {})
 
     def wait_for_text(self, text: str, timeout: float = 15) -> str:
-        return wait_until(
-            lambda: self.page_text if text in self.page_text else None,
-            timeout,
-            f"page text {text!r}",
-        )
+        try:
+            return wait_until(
+                lambda: self.page_text if text in self.page_text else None,
+                timeout,
+                f"page text {text!r}",
+            )
+        except WebDriverError as exc:
+            raise WebDriverError(f"{exc}; the page is {self.describe()}") from None
+
+    def describe(self) -> str:
+        """Where the browser is and what it shows (no query string: it may hold a code)."""
+        url = self.url.split("?", 1)[0]
+        return f"{url} showing {self.page_text[:300]!r}"
 
     def quit(self) -> None:
         try:
