@@ -405,7 +405,7 @@ class TokenCache:
             A copy of the entry with the latest ``expires_on`` among the matches, or None.
         """
         envs = _env_set(environments)
-        wanted = lowered(scopes)
+        wanted = lowered(scopes.split() if isinstance(scopes, str) else scopes)
         client = client_id.lower()
         tenant = realm.lower()
         account = norm(home_account_id)

@@ -29,7 +29,7 @@ documents = st.dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(documents)
 def test_dumps_is_byte_identical_to_json_dumps_indent_4(document: dict[str, Any]) -> None:
     assert dumps(document) == json.dumps(document, indent=4)
