@@ -7,6 +7,7 @@ loopback redirect URI the way a browser does after sign-in (a form post).
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ import requests
 from entra_auth.interactive import acquire_token_interactive, acquire_token_interactive_async
 
 from .conftest import SystemBrowser
+from .test_listener import _non_loopback_ipv4_addresses
 from .webdriver import free_port
 
 CODE = "0.AAAA-code"
@@ -268,3 +270,21 @@ def test_an_error_from_initiate_is_returned_without_opening_a_browser(
     result = acquire_token_interactive(DiscoveryFails(), ["User.Read"], timeout=5)
     assert result == {"error": "invalid_instance", "error_description": "unknown authority"}
     assert system_browser.urls() == []
+
+
+def test_the_waiting_listener_is_unreachable_from_the_network(
+    system_browser: SystemBrowser,
+) -> None:
+    app = RecordingApp()
+    thread, box = _run(lambda: acquire_token_interactive(app, ["User.Read"], timeout=20))
+    url = system_browser.wait_for_url()
+    port = urlsplit(parse_qs(urlsplit(url).query)["redirect_uri"][0]).port
+    assert port is not None
+    addresses = [*_non_loopback_ipv4_addresses(), "127.0.0.2"]
+    for address in addresses:
+        with socket.socket() as probe:
+            probe.settimeout(2)
+            assert probe.connect_ex((address, port)) != 0, address
+    _answer(url, code=CODE)
+    thread.join(10)
+    assert box[0]["access_token"] == f"at-for-{CODE}"
