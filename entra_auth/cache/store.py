@@ -37,10 +37,17 @@ KNOWN_SECTIONS = tuple(INDEX_FIELDS)
 Bucket = str | dict[str, None]
 
 
+def _folded(value: str) -> str:
+    # Reuse the entry's own string when it is lowercase already (ids and hosts usually are):
+    # a fresh copy per index would cost ~1 KB per cached user.
+    low = value.lower()
+    return value if low == value else low
+
+
 def norm(value: Any) -> Any:
     """Index form of a field value: case-folded strings; None and "" share a bucket."""
     if isinstance(value, str):
-        return value.lower()
+        return _folded(value)
     if value is None:
         return ""
     try:
@@ -51,6 +58,7 @@ def norm(value: Any) -> Any:
 
 
 _ABSENT = object()
+_MAX_SHARED_SCOPE_SETS = 4096
 
 
 class _Index:
@@ -68,13 +76,13 @@ class _Index:
             value = entry.get(self.field, _ABSENT)
             if value is _ABSENT:
                 return None
-            return value.lower() if type(value) is str else norm(value)
+            return _folded(value) if type(value) is str else norm(value)
         values = []
         for field in self.fields:
             value = entry.get(field, _ABSENT)
             if value is _ABSENT:
                 return None
-            values.append(value.lower() if type(value) is str else norm(value))
+            values.append(_folded(value) if type(value) is str else norm(value))
         return tuple(values)
 
     def add(self, index_key: Any, key: str) -> None:
@@ -167,6 +175,7 @@ class EntryStore:
         }
         # Lowercased scope sets of access tokens, so a superset test needs no string work.
         self.at_scopes: dict[str, frozenset[str]] = {}
+        self._scope_sets: dict[str, frozenset[str]] = {}
         for section in KNOWN_SECTIONS:
             entries = self.sections.get(section)
             if entries:
@@ -182,7 +191,18 @@ class EntryStore:
             if index_key is not None:
                 index.add(index_key, key)
         if section == CredentialType.ACCESS_TOKEN:
-            self.at_scopes[key] = scope_set(entry.get("target"))
+            self.at_scopes[key] = self._scope_set(entry.get("target"))
+
+    def _scope_set(self, target: Any) -> frozenset[str]:
+        # Most tokens share a handful of targets: share their parsed sets too.
+        if not isinstance(target, str):
+            return frozenset()
+        found = self._scope_sets.get(target)
+        if found is None:
+            found = scope_set(target)
+            if len(self._scope_sets) < _MAX_SHARED_SCOPE_SETS:
+                self._scope_sets[target] = found
+        return found
 
     def section(self, section: str) -> dict[str, Entry]:
         """The entries of a known section (empty when absent)."""
@@ -219,7 +239,7 @@ class EntryStore:
                 if new_key is not None:
                     index.add(new_key, key)
         if section == CredentialType.ACCESS_TOKEN:
-            self.at_scopes[key] = scope_set(entry.get("target"))
+            self.at_scopes[key] = self._scope_set(entry.get("target"))
 
     def pop(self, section: str, key: str) -> Entry | None:
         """Remove and return the entry under ``key`` (None when absent)."""

@@ -8,13 +8,16 @@ import subprocess
 import sys
 
 CACHE = pathlib.Path(__file__).resolve().parents[2] / "entra_auth" / "cache"
+# The in-memory core; persistence backends (files, Redis) may do I/O.
+CORE = ("__init__.py", "schema.py", "store.py", "serialization.py", "token_cache.py",
+        "serializable.py")
 FORBIDDEN = {"requests", "httpx", "asyncio", "socket", "time", "ssl", "jwt", "cryptography",
              "wrapt", "msal"}
 
 
 def test_cache_modules_import_nothing_forbidden() -> None:
     offenders: dict[str, set[str]] = {}
-    for path in CACHE.glob("*.py"):
+    for path in (CACHE / name for name in CORE):
         names: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
