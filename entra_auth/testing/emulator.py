@@ -207,22 +207,22 @@ class Emulator:
         """A user by sign-in name.
 
         Raises:
-            KeyError: No such user.
+            LookupError: No such user.
         """
         found = self._core.directory.user(username)
         if found is None:
-            raise KeyError(f"no user {username!r} in the emulator's directory")
+            raise LookupError(f"no user {username!r} in the emulator's directory")
         return found
 
     def app(self, client_id: str) -> App:
         """An app registration by client id.
 
         Raises:
-            KeyError: No such app.
+            LookupError: No such app.
         """
         found = self._core.directory.app(client_id)
         if found is None:
-            raise KeyError(f"no app {client_id!r} in the emulator's directory")
+            raise LookupError(f"no app {client_id!r} in the emulator's directory")
         return found
 
     def add_user(self, user: User) -> User:

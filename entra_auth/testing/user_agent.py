@@ -204,7 +204,16 @@ def enter_device_code(
     mfa_code: str | None = None,
     consent: bool = True,
 ) -> None:
-    """One-shot :meth:`Browser.enter_device_code` for a devicecode response / msal flow dict."""
+    """One-shot :meth:`Browser.enter_device_code` for a devicecode response / msal flow dict.
+
+    Raises:
+        ValueError: ``flow`` lacks ``user_code`` or ``verification_uri``.
+        SignInError: The code or the sign-in was rejected.
+    """
+    if not isinstance(flow, dict) or not all(
+            isinstance(flow.get(k), str) for k in ("user_code", "verification_uri")):
+        raise ValueError("flow must be a devicecode response with 'user_code' and "
+                         "'verification_uri'")
     browser = Browser(verify)
     try:
         browser.enter_device_code(

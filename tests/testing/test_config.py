@@ -115,7 +115,7 @@ def test_python_declaration_and_runtime_edits(emu: Emulator) -> None:
     emu.add_user(User("erin@contoso.onmicrosoft.com", "pw", "Erin"))
     assert emu.user("ERIN@contoso.onmicrosoft.com").display_name == "Erin"
     emu.reset()
-    with pytest.raises(KeyError):
+    with pytest.raises(LookupError, match="no user"):
         emu.user("erin@contoso.onmicrosoft.com")
-    with pytest.raises(KeyError):
+    with pytest.raises(LookupError, match="no app"):
         emu.app("nope")

@@ -144,3 +144,8 @@ def test_public_client_id_is_listed_in_describe(emu: Emulator) -> None:
     assert PUBLIC_CLIENT_ID in {a["client_id"] for a in described["apps"]}
     assert described["ca_bundle"] == emu.ca_bundle
     assert described["authorities"] == [emu.authority()]
+
+
+def test_keys_of_unknown_tenant(http: requests.Session, emu: Emulator) -> None:
+    resp = http.get(f"{emu.base_url}/nosuch.example/discovery/v2.0/keys", timeout=10)
+    assert_entra_error(resp, 400, "invalid_tenant", 90002)
