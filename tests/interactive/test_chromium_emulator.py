@@ -9,6 +9,7 @@ browser accepts it through the W3C ``acceptInsecureCerts`` capability.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,7 +22,7 @@ from entra_auth.testing import PUBLIC_CLIENT_ID, Emulator
 
 from .conftest import SystemBrowser
 from .test_acquire import _run
-from .webdriver import Browser
+from .webdriver import Browser, free_port, wait_until
 
 ALICE = "alice@contoso.onmicrosoft.com"
 ALICE_PASSWORD = "alice-password"
@@ -250,3 +251,47 @@ def test_async_twin_in_chromium(
     result = asyncio.run(scenario())
     assert "access_token" in result, result.get("error_description")
     assert result["id_token_claims"]["preferred_username"] == ALICE
+
+
+def test_no_browser_prints_the_url_and_the_user_opens_it_by_hand(
+    entra_emulator: Emulator, browser: Browser, no_system_browser: SystemBrowser,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    app = _app(entra_emulator)
+    thread, box = _run(lambda: app.acquire_token_interactive([USER_READ], timeout=60))
+    no_system_browser.wait_for_url()  # webbrowser tried the BROWSER command, which failed
+
+    def printed_url() -> str | None:
+        lines = [line.strip() for line in capsys.readouterr().err.splitlines()]
+        return next((line for line in lines if line.startswith("https://")), None)
+
+    url = wait_until(printed_url, 10, "the sign-in URL on stderr")
+    browser.get(url)
+    _sign_in(browser)
+    browser.wait_for_text("Sign-in complete")
+    result = _finish(thread, box)
+    assert result["id_token_claims"]["preferred_username"] == ALICE
+
+
+def test_every_parameter_reaches_the_authorization_request(
+    entra_emulator: Emulator, system_browser: SystemBrowser
+) -> None:
+    claims = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'
+    port = free_port()
+    result = _app(entra_emulator).acquire_token_interactive(
+        [USER_READ], prompt="select_account", login_hint=ALICE,
+        domain_hint="contoso.onmicrosoft.com", claims_challenge=claims, port=port,
+        extra_scopes_to_consent=[MAIL_READ], max_age=300, parent_window_handle=123,
+        timeout=0.2)
+    assert result["error"] == "timeout"
+    query = parse_qs(urlsplit(system_browser.wait_for_url()).query)
+    assert query["redirect_uri"] == [f"http://localhost:{port}"]
+    assert query["prompt"] == ["select_account"]
+    assert query["login_hint"] == [ALICE]
+    assert query["domain_hint"] == ["contoso.onmicrosoft.com"]
+    assert json.loads(query["claims"][0]) == json.loads(claims)
+    assert query["max_age"] == ["300"]
+    assert set(query["scope"][0].split()) >= {
+        USER_READ, MAIL_READ, "openid", "profile",
+        "offline_access"}
+    assert query["response_mode"] == ["form_post"]
