@@ -144,6 +144,7 @@ def resource() -> Iterator[ResourceServer]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -202,7 +203,10 @@ def resource() -> Iterator[ResourceServer]:
 
         do_GET = do_POST = do_PUT = _handle
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 256  # the default backlog of 5 drops SYNs under 100 connects
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server_state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
