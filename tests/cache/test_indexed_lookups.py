@@ -314,3 +314,12 @@ def test_index_agrees_with_brute_force_after_random_churn() -> None:
                     "scopes": [scope], "home_account_id": f"{uid}.{realm}",
                 }
                 assert cache.find_access_token(**kwargs) == rebuilt.find_access_token(**kwargs)
+
+
+def test_scopes_may_be_a_space_separated_string() -> None:
+    cache = filled(user_event("a", scope=["User.Read", "Mail.Read"]))
+    found = cache.find_access_token(
+        client_id=CLIENT_ID, environments=AUTHORITY_HOST, realm=TENANT,
+        scopes="mail.read user.read", home_account_id=home("a"),
+    )
+    assert found is not None and found["secret"] == "at-a-secret"
