@@ -33,6 +33,8 @@ _EXPORTS: dict[str, str] = {
     "AZURE_CHINA": ".protocol.authority",
     "AZURE_US_GOVERNMENT": ".protocol.authority",
     "IdTokenError": ".protocol.id_token",
+    "EntraAuth": ".adapters",
+    "UnsafeDestinationError": ".adapters",
 }
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "CacheError",
     "ClientApplication",
     "ConfidentialClientApplication",
+    "EntraAuth",
     "IdTokenError",
     "Prompt",
     "PublicClientApplication",
@@ -53,10 +56,12 @@ __all__ = [
     "TokenCache",
     "TokenRequestError",
     "TransportFailure",
+    "UnsafeDestinationError",
     "__version__",
 ]
 
 if TYPE_CHECKING:
+    from .adapters import EntraAuth, UnsafeDestinationError
     from .application import (
         ClientApplication,
         ConfidentialClientApplication,
