@@ -213,6 +213,7 @@ def acquire_token_interactive(
         flow = _check_flow(flow)
         request.launching_ui()
         open_browser(flow["auth_uri"])
+        logger.debug("Waiting for the sign-in response at %s", listener.redirect_uri)
         auth_response = listener.wait_for_auth_response(flow["state"], request.timeout)
     if auth_response is None:
         return request.timeout_result()
@@ -271,6 +272,7 @@ async def acquire_token_interactive_async(
         flow = _check_flow(flow)
         request.launching_ui()
         await asyncio.to_thread(open_browser, flow["auth_uri"])
+        logger.debug("Waiting for the sign-in response at %s", listener.redirect_uri)
         auth_response = await listener.wait_for_auth_response(flow["state"], request.timeout)
     finally:
         await listener.aclose()

@@ -288,3 +288,21 @@ def test_the_waiting_listener_is_unreachable_from_the_network(
     _answer(url, code=CODE)
     thread.join(10)
     assert box[0]["access_token"] == f"at-for-{CODE}"
+
+
+def test_no_code_or_token_in_log_records(
+    system_browser: SystemBrowser, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    app = RecordingApp()
+    thread, box = _run(lambda: acquire_token_interactive(app, ["User.Read"], timeout=20))
+    url = system_browser.wait_for_url()
+    redirect_uri = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+    requests.post(redirect_uri, data={"code": "forged-code-value", "state": "x"}, timeout=5)
+    _answer(url, code=CODE)
+    thread.join(10)
+    assert box[0]["access_token"] == f"at-for-{CODE}"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Waiting for the sign-in response" in logged  # the debug log did run
+    for secret in (CODE, f"at-for-{CODE}", "forged-code-value"):
+        assert secret not in logged
