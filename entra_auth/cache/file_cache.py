@@ -1,0 +1,223 @@
+"""FileTokenCache: a token cache in one file (MSAL's unified schema), shared safely by processes.
+
+Reads re-load the file only when a ``stat`` says it changed; writes lock a sibling ``.lock``
+file, re-load, apply the change and replace the file atomically (temp file, fsync, rename).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable
+
+from ..errors import CacheError
+from .encryption import CacheEncryption, is_encrypted
+from .locking import FileLock
+from .serializable import SerializableTokenCache
+
+__all__ = ["FileTokenCache"]
+
+logger = logging.getLogger("entra_auth.cache")
+
+_Stamp = tuple[int, int, int, int]
+
+
+def _io_error(error: str, what: str, exc: OSError) -> CacheError:
+    return CacheError(error, f"{what}: {exc.strerror or type(exc).__name__}")
+
+
+def _stamp_of(st: os.stat_result) -> _Stamp:
+    # A rename gives every write a new inode, so this changes even where mtime is coarse.
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class FileTokenCache(SerializableTokenCache):
+    """A token cache kept in a file, shared by every process and thread that opens the same path.
+
+    The file holds MSAL's serialized cache (what ``msal.SerializableTokenCache.serialize()``
+    writes), so a plaintext file can be shared with MSAL, msal-extensions' plaintext
+    persistence and the Azure CLI's ``msal_token_cache.json``. Pass it to any application as
+    ``token_cache=``::
+
+        cache = entra_auth.FileTokenCache("~/.config/my-tool/token_cache.json")
+        app = entra_auth.PublicClientApplication(CLIENT_ID, token_cache=cache)
+
+    - Reads ``stat`` the file and parse it only when it changed since this object last
+      loaded or wrote it.
+    - Each change takes a cross-process lock (``<path>.lock``), re-loads the file, applies
+      the change, and writes a temp file in the same directory (mode 0600), fsyncs it and
+      renames it over the cache file, so readers and killed writers never see half a file and
+      no writer drops another's entries.
+    - With ``encryption``, the file holds an AES-GCM blob instead of JSON and plaintext never
+      reaches the disk. A file that can't be decrypted or parsed raises :class:`CacheError`
+      and is left untouched.
+
+    Args:
+        path: the cache file (``~`` is expanded). Its directory is created (mode 0700) if
+            missing.
+        encryption: a :class:`~entra_auth.cache.encryption.CacheEncryption` (e.g.
+            ``CacheEncryption.from_env()`` or ``.from_keyring()``) or a raw 16/24/32-byte
+            AES key; None stores plaintext JSON.
+        lock_timeout: seconds a change waits for the lock before raising :class:`CacheError`.
+        fsync: fsync the file and its directory on each write (turn off only for throwaway
+            caches; durability across power loss depends on it).
+        clock: as for :class:`~entra_auth.TokenCache`.
+
+    Raises:
+        CacheError: from any cache operation, when the file can't be read, decrypted, parsed,
+            locked in time or written. A failed write leaves the previous file in place.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        encryption: CacheEncryption | bytes | None = None,
+        lock_timeout: float = 10.0,
+        fsync: bool = True,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+        if isinstance(encryption, (bytes, bytearray)):
+            encryption = CacheEncryption(bytes(encryption))
+        self._encryption = encryption
+        self._fsync = fsync
+        self._file_lock = FileLock(self.path + ".lock", timeout=lock_timeout)
+        # Held from _before_write to _after_write, and around re-loads, so that a reader's
+        # re-load never swaps the entries out from under another thread's change.
+        self._io_lock = threading.RLock()
+        self._stamp: _Stamp | None = None
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"FileTokenCache({self.path!r}, encrypted={self._encryption is not None})"
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the file is encrypted at rest."""
+        return self._encryption is not None
+
+    # -- persistence hooks ----------------------------------------------------------------
+
+    def _current_stamp(self) -> _Stamp | None:
+        try:
+            return _stamp_of(os.stat(self.path))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise _io_error("cache_read_failed", f"cannot stat {self.path}", exc) from None
+
+    def _before_read(self) -> None:
+        if self._current_stamp() == self._stamp:
+            return  # the hot path: one stat
+        with self._io_lock:
+            self._reload_if_changed()
+
+    def _before_write(self) -> None:
+        self._io_lock.acquire()
+        try:
+            self._file_lock.acquire()
+        except BaseException:
+            self._io_lock.release()
+            raise
+        try:
+            self._reload_if_changed()
+        except BaseException:
+            self._file_lock.release()
+            self._io_lock.release()
+            raise
+
+    def _after_write(self) -> None:
+        try:
+            if self.has_state_changed:
+                self._write(self.serialize())
+        finally:
+            self._file_lock.release()
+            self._io_lock.release()
+
+    # -- file I/O -------------------------------------------------------------------------
+
+    def _reload_if_changed(self) -> None:
+        stamp = self._current_stamp()
+        if stamp == self._stamp:
+            return
+        if stamp is None:  # deleted (e.g. a sign-out that removed the file): start empty
+            self.deserialize(None)
+            self._stamp = None
+            return
+        try:
+            with open(self.path, "rb") as f:
+                blob = f.read()
+                stamp = _stamp_of(os.fstat(f.fileno()))
+        except FileNotFoundError:
+            self.deserialize(None)
+            self._stamp = None
+            return
+        except OSError as exc:
+            raise _io_error("cache_read_failed", f"cannot read {self.path}", exc) from None
+        text = self._decode(blob)
+        try:
+            self.deserialize(text)
+        except ValueError as exc:  # deserialize names the place, never the content
+            raise CacheError(
+                "cache_corrupt", f"{self.path} is not a token cache ({exc}); it was left untouched"
+            ) from None
+        self._stamp = stamp
+        logger.debug("Loaded the token cache file %s (%d bytes)", self.path, len(blob))
+
+    def _decode(self, blob: bytes) -> str:
+        if self._encryption is not None:
+            if not blob:
+                return ""
+            blob = self._encryption.decrypt(blob, source=self.path)
+        elif is_encrypted(blob):
+            raise CacheError(
+                "cache_encrypted",
+                f"{self.path} is encrypted; open it with the key it was written with",
+            )
+        try:
+            return blob.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CacheError(
+                "cache_corrupt", f"{self.path} is not UTF-8 text; it was left untouched"
+            ) from None
+
+    def _write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        if self._encryption is not None:
+            data = self._encryption.encrypt(data)
+        directory = os.path.dirname(self.path)
+        temp = os.path.join(
+            directory, f".{os.path.basename(self.path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        )
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                if self._fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise _io_error("cache_write_failed", f"cannot write {self.path}", exc) from None
+        if self._fsync and hasattr(os, "O_DIRECTORY"):
+            try:
+                dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    os.fsync(dir_fd)  # make the rename itself durable
+                finally:
+                    os.close(dir_fd)
+            except OSError:
+                pass  # some filesystems refuse to fsync a directory; the data is written
+        self._stamp = self._current_stamp()

@@ -1,0 +1,127 @@
+"""A cross-process exclusive file lock with a bounded wait (POSIX ``flock``, Windows ``msvcrt``).
+
+The lock file sits next to the cache file and is never deleted: deleting a lock file while
+another process waits on it is how lock-file schemes lose mutual exclusion.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from types import TracebackType
+
+from ..errors import CacheError
+
+__all__ = ["FileLock"]
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class FileLock:
+    """An exclusive lock shared by every process (and thread) that names the same file.
+
+    ``flock`` locks belong to an open file description, and the kernel drops them when the
+    holder dies (even by SIGKILL), so a crashed writer never leaves the cache locked.
+
+    Args:
+        path: the lock file (created with mode 0600 if missing; never removed).
+        timeout: seconds to wait for the lock before raising :class:`CacheError`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], timeout: float = 10.0) -> None:
+        if timeout < 0:
+            raise ValueError("timeout must be >= 0")
+        self.path = os.fspath(path)
+        self.timeout = timeout
+        self._thread_lock = threading.Lock()  # one holder per process at a time
+        self._fd: int | None = None
+
+    @property
+    def locked(self) -> bool:
+        """Whether this object currently holds the lock."""
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        """Take the lock, waiting at most ``timeout`` seconds.
+
+        Raises:
+            CacheError: the lock could not be taken in time, or the lock file can't be opened.
+        """
+        deadline = time.monotonic() + self.timeout
+        if not self._thread_lock.acquire(timeout=self.timeout):
+            raise self._timeout_error()
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            self._thread_lock.release()
+            raise CacheError(
+                "cache_lock_failed", f"cannot open the lock file {self.path}: {exc.strerror}"
+            ) from None
+        delay = 0.0005
+        while not _try_lock(fd):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                os.close(fd)
+                self._thread_lock.release()
+                raise self._timeout_error()
+            # Short first sleeps keep an uncontended wait cheap; the cap bounds wasted time.
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.02)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Release the lock (a no-op when not held)."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            _unlock(fd)
+        finally:
+            os.close(fd)
+            self._thread_lock.release()
+
+    def _timeout_error(self) -> CacheError:
+        return CacheError(
+            "cache_lock_timeout",
+            f"could not lock {self.path} within {self.timeout:g} s; another process holds it",
+        )
+
+    def __enter__(self) -> FileLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()

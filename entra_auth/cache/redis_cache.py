@@ -1,0 +1,197 @@
+"""RedisTokenCache: a token cache shared by a fleet through Redis, one small hash per partition.
+
+A silent lookup costs one round trip (a Lua script that returns the partition only when its
+version changed); writes are atomic Lua scripts, so concurrent writers never lose entries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import CacheError
+from .encryption import CacheEncryption
+from .partitioned import Change, PartitionedTokenCache
+from .partitions import READ_SCRIPT, WRITE_SCRIPT, PartitionCodec, expired_fields
+from .token_cache import TokenCache
+
+__all__ = ["RedisTokenCache"]
+
+DEFAULT_PREFIX = "entra_auth:tokencache"
+DEFAULT_RT_TTL = 90 * 24 * 3600
+
+
+class Mirror:
+    """Recently read partitions (version, view), least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, tuple[str, TokenCache]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[str, TokenCache] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: str, version: str, view: TokenCache) -> None:
+        with self._lock:
+            self._items[key] = (version, view)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def after_write(self, key: str, old: Any, new_version: str, change: Change) -> None:
+        """Apply our own write locally when nobody else wrote in between; else forget it."""
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return
+            version, view = item
+            if old is None or _text(old) != version:
+                del self._items[key]
+                return
+            store = view._store
+            for name, (section, entry) in change.entries.items():
+                store.put(section, name.partition(":")[2], entry)
+            for name in change.deletes:
+                section, _, entry_key = name.partition(":")
+                store.ensure_section(section)
+                store.pop(section, entry_key)
+            self._items[key] = (new_version, view)
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def redis_error(exc: Exception, doing: str) -> CacheError:
+    """A CacheError for a failed Redis call (the message names the error type, no data)."""
+    return CacheError("cache_backend_error", f"Redis failed while {doing}: {type(exc).__name__}")
+
+
+class RedisTokenCache(PartitionedTokenCache):
+    """A token cache in Redis for many app instances, partitioned so a request reads one small key.
+
+    Pass it to any application as ``token_cache=``. Entries are MSAL's, each kept as a field of
+    one Redis hash per partition:
+
+    - ``<prefix>:user:<home_account_id>``: a user's access, refresh and ID tokens and accounts;
+    - ``<prefix>:app:<client_id>:<tenant>``: an app's own (client credentials) tokens;
+    - ``<prefix>:obo:<assertion hash>``: tokens obtained on behalf of one incoming token;
+    - ``<prefix>:meta:<client_id>``: the client's AppMetadata (FOCI).
+
+    Each partition's TTL follows its longest-lived entry: an access token's expiry, or
+    ``refresh_token_ttl`` for refresh tokens and accounts. Writes are Lua scripts (atomic),
+    so instances writing at once never lose each other's entries. Partitions read recently
+    are kept in memory and re-sent by Redis only when they changed.
+
+    Listing every account (``get_accounts()`` without a username filter) and
+    ``remove_tokens_for_client()`` SCAN the prefix: their cost grows with the number of users.
+
+    Args:
+        client: a ``redis.Redis`` (or ``redis.RedisCluster``) client.
+        prefix: the key prefix; give each application environment its own.
+        refresh_token_ttl: seconds a user or OBO partition lives after its last write.
+        encryption: encrypt each entry (AES-GCM); the client then needs
+            ``decode_responses=False`` (the default).
+        cached_partitions: how many partitions to keep in process memory.
+        clock: as for :class:`~entra_auth.TokenCache`.
+
+    Raises:
+        CacheError: from any operation when Redis fails or an entry can't be decrypted.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        refresh_token_ttl: int = DEFAULT_RT_TTL,
+        encryption: CacheEncryption | bytes | None = None,
+        cached_partitions: int = 1024,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if isinstance(encryption, (bytes, bytearray)):
+            encryption = CacheEncryption(bytes(encryption))
+        super().__init__(PartitionCodec(prefix, refresh_token_ttl, encryption), clock=clock)
+        self.client = client
+        self._mirror = Mirror(cached_partitions)
+        self._read = client.register_script(READ_SCRIPT)
+        self._write = client.register_script(WRITE_SCRIPT)
+
+    def __repr__(self) -> str:
+        return f"RedisTokenCache(prefix={self._codec.prefix!r})"
+
+    def _view(self, key: str) -> TokenCache:
+        known = self._mirror.get(key)
+        try:
+            reply = self._read(keys=[key], args=[known[0] if known else ""])
+        except Exception as exc:  # redis.RedisError and connection errors alike
+            raise redis_error(exc, "reading the cache") from None
+        return self._adopt(key, known, reply)
+
+    def _adopt(
+        self, key: str, known: tuple[str, TokenCache] | None, reply: list[Any]
+    ) -> TokenCache:
+        if not reply:
+            self._mirror.drop(key)
+            return TokenCache()
+        version = _text(reply[0])
+        if len(reply) == 1 and known is not None:
+            return known[1]
+        try:
+            view = self._codec.build_view(list(reply[1]), key)
+        except (ValueError, UnicodeDecodeError) as exc:
+            if isinstance(exc, CacheError):
+                raise
+            raise CacheError("cache_corrupt", f"a cache entry in {key} is not valid") from None
+        self._mirror.put(key, version, view)
+        return view
+
+    def _plan(self, changes: dict[str, Change], now: int) -> list[tuple[str, str, list[Any]]]:
+        plans = []
+        for key, change in changes.items():
+            known = self._mirror.get(key)
+            if known is not None:  # expired access tokens we know of leave with this write
+                change.deletes += [f for f in expired_fields(known[1], now) if f not in change.sets]
+            if not change.sets and not change.deletes:
+                continue
+            version = self._codec.new_version()
+            plans.append((key, version, self._codec.write_args(
+                version, change.ttl_ms, change.sets, change.deletes)))
+        return plans
+
+    def _apply(self, changes: dict[str, Change], now: int) -> None:
+        plans = self._plan(changes, now)
+        if not plans:
+            return
+        try:
+            if len(plans) == 1:
+                key, _, args = plans[0]
+                olds = [self._write(keys=[key], args=args)]
+            else:
+                pipe = self.client.pipeline(transaction=False)
+                for key, _, args in plans:
+                    self._write(keys=[key], args=args, client=pipe)
+                olds = pipe.execute()
+        except Exception as exc:
+            for key, _, _ in plans:
+                self._mirror.drop(key)
+            raise redis_error(exc, "writing the cache") from None
+        for (key, version, _), old in zip(plans, olds, strict=True):
+            self._mirror.after_write(key, old, version, changes[key])
+
+    def _scan(self, pattern: str) -> list[str]:
+        try:
+            return [_text(k) for k in self.client.scan_iter(match=pattern, count=500)]
+        except Exception as exc:
+            raise redis_error(exc, "listing the cache") from None
