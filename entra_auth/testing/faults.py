@@ -17,7 +17,7 @@ FAULT_KINDS: tuple[str, ...] = (
 )
 ENDPOINTS: tuple[str, ...] = (
     "openid_configuration", "instance_discovery", "keys", "authorize", "token", "devicecode",
-    "userrealm", "devicelogin", "graph", "echo",
+    "userrealm", "devicelogin", "graph", "echo", "imds", "app_service",
 )
 
 

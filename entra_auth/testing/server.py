@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import authorize, device, discovery, graph, token_endpoint
+from . import authorize, device, discovery, graph, imds, token_endpoint
 from .aadsts import EntraError
 from .core import Core, Reply, Request
 from .faults import Fault
@@ -48,6 +48,8 @@ ROUTES: list[tuple[re.Pattern[str], str, Handler]] = [
     (re.compile(r"/devicelogin"), "devicelogin", device.devicelogin),
     (re.compile(r"/v1\.0/me"), "graph", graph.me),
     (re.compile(r"/(?:v1\.0/)?echo(?:/.*)?"), "echo", graph.echo),
+    (re.compile(r"/metadata/identity/oauth2/token"), "imds", imds.imds),
+    (re.compile(r"/msi/token"), "app_service", imds.app_service),
 ]
 
 
