@@ -1,0 +1,294 @@
+"""Managed identity: tokens for Azure VMs (IMDS) and App Service / Functions, MSAL's API.
+
+``ManagedIdentityClient(SystemAssignedManagedIdentity()).acquire_token_for_client(resource=...)``
+runs the flow in :mod:`entra_auth.protocol.managed_identity` with ``run_sync``;
+:class:`AsyncManagedIdentityClient` runs the same flow with ``run_async`` over httpx.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections import UserDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .protocol.managed_identity import (
+    DEFAULT_IMDS_HOST,
+    IMDS_PATH,
+    IdentitySource,
+    ManagedIdentityError,
+    ManagedIdentityUnavailableError,
+    RetryPolicy,
+    SourceState,
+    acquire_token,
+)
+from .protocol.messages import Flow
+
+__all__ = [
+    "AsyncManagedIdentityClient",
+    "ManagedIdentity",
+    "ManagedIdentityClient",
+    "ManagedIdentityError",
+    "ManagedIdentityUnavailableError",
+    "RetryPolicy",
+    "SystemAssignedManagedIdentity",
+    "UserAssignedManagedIdentity",
+    "managed_identity_source",
+]
+
+logger = logging.getLogger("entra_auth")
+
+
+class ManagedIdentity(UserDict[str, Any]):
+    """A managed identity, equal to msal's dict shape ``{"ManagedIdentityIdType", "Id"}``.
+
+    Use :class:`SystemAssignedManagedIdentity` or :class:`UserAssignedManagedIdentity`; a
+    plain dict of the same shape (e.g. loaded from JSON configuration) works as well.
+    """
+
+    ID_TYPE = "ManagedIdentityIdType"
+    ID = "Id"
+    CLIENT_ID = "ClientId"
+    RESOURCE_ID = "ResourceId"
+    OBJECT_ID = "ObjectId"
+    SYSTEM_ASSIGNED = "SystemAssigned"
+
+    def __init__(self, identifier: str | None = None, id_type: str | None = None) -> None:
+        super().__init__({self.ID_TYPE: id_type, self.ID: identifier})
+
+    @classmethod
+    def is_managed_identity(cls, unknown: object) -> bool:
+        """Whether ``unknown`` describes a system- or user-assigned identity."""
+        return cls.is_system_assigned(unknown) or cls.is_user_assigned(unknown)
+
+    @classmethod
+    def is_system_assigned(cls, unknown: object) -> bool:
+        """Whether ``unknown`` is a system-assigned identity (object or dict)."""
+        return isinstance(unknown, (dict, UserDict)) and unknown.get(
+            cls.ID_TYPE) == cls.SYSTEM_ASSIGNED
+
+    @classmethod
+    def is_user_assigned(cls, unknown: object) -> bool:
+        """Whether ``unknown`` is a user-assigned identity with an id (object or dict)."""
+        return (isinstance(unknown, (dict, UserDict))
+                and unknown.get(cls.ID_TYPE) in (cls.CLIENT_ID, cls.RESOURCE_ID, cls.OBJECT_ID)
+                and bool(unknown.get(cls.ID)))
+
+
+class SystemAssignedManagedIdentity(ManagedIdentity):
+    """The identity Azure created with (and for) this VM, App Service or Function."""
+
+    def __init__(self) -> None:
+        super().__init__(id_type=self.SYSTEM_ASSIGNED)
+
+
+class UserAssignedManagedIdentity(ManagedIdentity):
+    """A user-assigned identity, named by exactly one of its ids.
+
+    Args:
+        client_id: The identity's client (application) id.
+        resource_id: Its Azure resource id (``/subscriptions/.../userAssignedIdentities/x``).
+        object_id: Its object (principal) id.
+
+    Raises:
+        ManagedIdentityError: not exactly one id was given.
+    """
+
+    def __init__(self, *, client_id: str | None = None, resource_id: str | None = None,
+                 object_id: str | None = None) -> None:
+        given = [(t, v) for t, v in ((self.CLIENT_ID, client_id),
+                                     (self.RESOURCE_ID, resource_id),
+                                     (self.OBJECT_ID, object_id)) if v]
+        if len(given) != 1:
+            raise ManagedIdentityError(
+                "give exactly one of client_id, resource_id, object_id")
+        super().__init__(identifier=given[0][1], id_type=given[0][0])
+
+
+def managed_identity_source(
+    environ: Mapping[str, str] | None = None, imds_endpoint: str | None = None
+) -> IdentitySource:
+    """Where this process gets managed identity tokens, from its environment.
+
+    ``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER`` mean App Service / Functions; otherwise IMDS at
+    ``imds_endpoint``, else ``AZURE_POD_IDENTITY_AUTHORITY_HOST``, else 169.254.169.254.
+
+    Raises:
+        ManagedIdentityError: Service Fabric (``IDENTITY_SERVER_THUMBPRINT``), not supported.
+    """
+    env = os.environ if environ is None else environ
+    if imds_endpoint is None and env.get("IDENTITY_ENDPOINT") and env.get("IDENTITY_HEADER"):
+        if env.get("IDENTITY_SERVER_THUMBPRINT"):
+            raise ManagedIdentityError("Service Fabric managed identity is not supported")
+        return IdentitySource("app_service", env["IDENTITY_ENDPOINT"], env["IDENTITY_HEADER"])
+    host = (imds_endpoint or env.get("AZURE_POD_IDENTITY_AUTHORITY_HOST")
+            or DEFAULT_IMDS_HOST).rstrip("/")
+    if not host.startswith(("http://", "https://")):
+        raise ManagedIdentityError(f"the IMDS endpoint must be an http(s) URL, not {host!r}")
+    endpoint = host if host.endswith(IMDS_PATH) else host + IMDS_PATH
+    return IdentitySource("imds", endpoint)
+
+
+def _resource(resource: str) -> str:
+    if not isinstance(resource, str) or not resource.strip():
+        raise ManagedIdentityError("resource must be a non-empty string")
+    resource = resource.strip()
+    return resource[: -len("/.default")] if resource.endswith("/.default") else resource
+
+
+class _Base:
+    def __init__(
+        self,
+        managed_identity: Mapping[str, Any],
+        *,
+        token_cache: Any,
+        client_capabilities: list[str] | None,
+        imds_endpoint: str | None,
+        retry_policy: RetryPolicy | None,
+        clock: Callable[[], float],
+        environ: Mapping[str, str] | None,
+    ) -> None:
+        if not ManagedIdentity.is_managed_identity(managed_identity):
+            raise ManagedIdentityError(
+                "managed_identity must be SystemAssignedManagedIdentity(), "
+                "UserAssignedManagedIdentity(...) or a dict of that shape")
+        from .cache import TokenCache
+
+        self._identity = dict(managed_identity)
+        self._cache = token_cache if token_cache is not None else TokenCache()
+        self._client_capabilities = client_capabilities  # accepted; IMDS has no claims input
+        self.source = managed_identity_source(environ, imds_endpoint)
+        self._policy = retry_policy or RetryPolicy()
+        self._state = SourceState()
+        self._clock = clock
+
+    def _flow(self, resource: str, claims_challenge: str | None) -> Flow[dict[str, Any]]:
+        return acquire_token(
+            self._cache, self.source, self._identity, _resource(resource),
+            claims_challenge=claims_challenge, policy=self._policy, state=self._state,
+            clock=self._clock, new_request_id=lambda: str(uuid.uuid4()),
+        )
+
+    @property
+    def token_cache(self) -> Any:
+        """The cache tokens are kept in."""
+        return self._cache
+
+
+class ManagedIdentityClient(_Base):
+    """Tokens for this machine's managed identity (msal's ``ManagedIdentityClient`` API).
+
+    Example::
+
+        client = ManagedIdentityClient(SystemAssignedManagedIdentity())
+        result = client.acquire_token_for_client(resource="https://graph.microsoft.com")
+
+    Args:
+        managed_identity: :class:`SystemAssignedManagedIdentity`,
+            :class:`UserAssignedManagedIdentity` or a dict of the same shape.
+        http_client: Optional MSAL-style client (``get(url, params=, headers=)``), e.g. a
+            ``requests.Session``; by default a session honouring ``verify``.
+        token_cache: A ``TokenCache`` (tokens are stored where msal stores them).
+        http_cache: Accepted for msal compatibility; unused.
+        client_capabilities: Accepted for msal compatibility; IMDS and App Service ignore it.
+        verify: TLS verification for the default session (a CA bundle path for an emulator).
+        imds_endpoint: IMDS host (``http://169.254.169.254``) or full token URL; overrides
+            ``AZURE_POD_IDENTITY_AUTHORITY_HOST`` and App Service detection.
+        retry_policy: Retries on 429, 5xx, IMDS's 404/410 and transport errors.
+        clock: Epoch-seconds clock for cache expiry decisions.
+        environ: Environment to read instead of ``os.environ``.
+
+    Raises:
+        ManagedIdentityError: an unrecognised identity, or an unsupported environment.
+    """
+
+    def __init__(
+        self,
+        managed_identity: Mapping[str, Any],
+        *,
+        http_client: Any = None,
+        token_cache: Any = None,
+        http_cache: Any = None,
+        client_capabilities: list[str] | None = None,
+        verify: Any = True,
+        imds_endpoint: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(managed_identity, token_cache=token_cache,
+                         client_capabilities=client_capabilities, imds_endpoint=imds_endpoint,
+                         retry_policy=retry_policy, clock=clock, environ=environ)
+        from .transport.requests_transport import HttpClientTransport, RequestsTransport
+
+        self._transport: Any = (HttpClientTransport(http_client) if http_client is not None
+                                else RequestsTransport(verify=verify))
+
+    def acquire_token_for_client(
+        self, *, resource: str, claims_challenge: str | None = None
+    ) -> dict[str, Any]:
+        """Return a token for ``resource`` from the cache, or from the identity endpoint.
+
+        Args:
+            resource: The resource (e.g. ``https://graph.microsoft.com``); a trailing
+                ``/.default`` is dropped.
+            claims_challenge: A claims challenge from a resource: skips the cached token.
+
+        Returns:
+            ``{"access_token", "token_type", "expires_in", "token_source", ...}`` or an
+            error dict (``error``, ``error_description``) when the endpoint refused.
+
+        Raises:
+            ManagedIdentityUnavailableError: No managed identity endpoint is reachable.
+        """
+        from .transport.driver import run_sync
+
+        return run_sync(self._flow(resource, claims_challenge), self._transport)
+
+    def close(self) -> None:
+        """Close the default HTTP session."""
+        close = getattr(self._transport, "close", None)
+        if callable(close):
+            close()
+
+
+class AsyncManagedIdentityClient(_Base):
+    """The asyncio twin of :class:`ManagedIdentityClient`, over ``httpx.AsyncClient``.
+
+    Takes the same arguments, except that ``http_client`` is an ``httpx.AsyncClient``.
+    """
+
+    def __init__(
+        self,
+        managed_identity: Mapping[str, Any],
+        *,
+        http_client: Any = None,
+        token_cache: Any = None,
+        client_capabilities: list[str] | None = None,
+        verify: Any = True,
+        imds_endpoint: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(managed_identity, token_cache=token_cache,
+                         client_capabilities=client_capabilities, imds_endpoint=imds_endpoint,
+                         retry_policy=retry_policy, clock=clock, environ=environ)
+        from .transport.httpx_transport import HttpxAsyncTransport
+
+        self._transport = HttpxAsyncTransport(http_client, verify=verify)
+
+    async def acquire_token_for_client(
+        self, *, resource: str, claims_challenge: str | None = None
+    ) -> dict[str, Any]:
+        """See :meth:`ManagedIdentityClient.acquire_token_for_client`."""
+        from .transport.driver import run_async
+
+        return await run_async(self._flow(resource, claims_challenge), self._transport)
+
+    async def aclose(self) -> None:
+        """Close the httpx client."""
+        await self._transport.aclose()

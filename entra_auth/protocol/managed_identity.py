@@ -1,0 +1,337 @@
+"""Managed identity tokens as I/O-free flows: Azure IMDS and App Service / Functions.
+
+IMDS: ``GET {host}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=...`` with
+``Metadata: true``; App Service: ``GET $IDENTITY_ENDPOINT?api-version=2019-08-01`` with
+``X-IDENTITY-HEADER``. Bounded retries on 429/5xx/transport errors; MSAL's cache layout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from ..errors import EntraAuthError
+from .messages import Flow, HttpRequest, HttpResponse, Sleep, TransportError
+
+__all__ = [
+    "CACHE_ENVIRONMENT",
+    "CACHE_REALM",
+    "DEFAULT_IMDS_HOST",
+    "IdentitySource",
+    "ManagedIdentityError",
+    "ManagedIdentityUnavailableError",
+    "RetryPolicy",
+    "SYSTEM_ASSIGNED_CACHE_ID",
+    "SourceState",
+    "acquire_token",
+    "identity_params",
+    "obtain_token",
+    "parse_token_response",
+    "token_request",
+]
+
+DEFAULT_IMDS_HOST = "http://169.254.169.254"
+IMDS_PATH = "/metadata/identity/oauth2/token"
+IMDS_API_VERSION = "2018-02-01"
+APP_SERVICE_API_VERSION = "2019-08-01"
+# Where MSAL files managed identity tokens, so caches stay interchangeable with msal's.
+SYSTEM_ASSIGNED_CACHE_ID = "SYSTEM_ASSIGNED_MANAGED_IDENTITY"
+CACHE_ENVIRONMENT = "localhost"
+CACHE_REALM = "managed_identity"
+EXPIRY_MARGIN = 300  # a token with under five minutes left counts as expired
+
+# id type (msal's ManagedIdentity keys) -> query parameter, per source
+_ID_PARAMS: dict[str, dict[str, str]] = {
+    "imds": {"ClientId": "client_id", "ObjectId": "object_id", "ResourceId": "msi_res_id"},
+    "app_service": {"ClientId": "client_id", "ObjectId": "principal_id",
+                    "ResourceId": "mi_res_id"},
+}
+
+
+class ManagedIdentityError(EntraAuthError, ValueError):
+    """A managed identity is misconfigured, or its endpoint failed in a way we can't retry.
+
+    A ``ValueError`` too, as ``msal.ManagedIdentityError`` is.
+    """
+
+    def __init__(self, error_description: str, error: str = "managed_identity_error") -> None:
+        super().__init__(error, error_description)
+
+
+class ManagedIdentityUnavailableError(ManagedIdentityError):
+    """No managed identity endpoint answers here (not on Azure, or none configured)."""
+
+    def __init__(self, error_description: str) -> None:
+        super().__init__(error_description, "managed_identity_unavailable")
+
+
+@dataclass(frozen=True)
+class IdentitySource:
+    """Where managed identity tokens come from.
+
+    Attributes:
+        kind: ``"imds"`` (Azure VMs, scale sets, AKS) or ``"app_service"`` (App Service,
+            Functions, Container Apps, Automation).
+        endpoint: The token URL without query string.
+        identity_header: App Service's ``IDENTITY_HEADER`` secret (never shown in repr).
+    """
+
+    kind: Literal["imds", "app_service"]
+    endpoint: str
+    identity_header: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff for IMDS throttling and transient failures.
+
+    Attributes:
+        max_retries: Retries after the first attempt.
+        backoff: The first delay in seconds; each next one doubles.
+        max_delay: Cap on any single delay, including a server's ``Retry-After``.
+        probe_timeout: Timeout of the very first request of a client: a failure there means
+            no managed identity endpoint is reachable, reported at once without retrying.
+        timeout: Timeout of every later request.
+    """
+
+    max_retries: int = 4
+    backoff: float = 0.8
+    max_delay: float = 20.0
+    probe_timeout: float = 5.0
+    timeout: float = 30.0
+
+    def delay(self, attempt: int, retry_after: str | None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        wait = float(self.backoff * (2 ** (attempt - 1)))
+        server_wait = _number(retry_after)
+        if server_wait is not None:
+            wait = max(wait, float(server_wait))
+        return min(wait, self.max_delay)
+
+
+@dataclass
+class SourceState:
+    """What a client has learned about its source: whether the endpoint ever answered."""
+
+    reachable: bool = False
+
+
+def _retryable(kind: str, status: int) -> bool:
+    if status == 429 or 500 <= status <= 599:
+        return True
+    # IMDS answers 404 while an identity is being assigned and 410 while it updates.
+    return kind == "imds" and status in (404, 410)
+
+
+def identity_params(kind: str, identity: Mapping[str, Any]) -> dict[str, str]:
+    """The query parameter naming a user-assigned identity (empty for system-assigned).
+
+    Raises:
+        ManagedIdentityError: an unknown id type.
+    """
+    id_type = identity.get("ManagedIdentityIdType")
+    if id_type in (None, "SystemAssigned"):
+        return {}
+    name = _ID_PARAMS[kind].get(str(id_type))
+    value = identity.get("Id")
+    if name is None or not value:
+        raise ManagedIdentityError(f"unknown managed identity id type {id_type!r}")
+    return {name: str(value)}
+
+
+def token_request(
+    source: IdentitySource,
+    identity: Mapping[str, Any],
+    resource: str,
+    *,
+    request_id: str,
+    timeout: float | None = None,
+) -> HttpRequest:
+    """The GET request for one token from ``source``."""
+    if source.kind == "imds":
+        params = {"api-version": IMDS_API_VERSION, "resource": resource}
+        headers = {"Metadata": "true"}
+    else:
+        params = {"api-version": APP_SERVICE_API_VERSION, "resource": resource}
+        headers = {"X-IDENTITY-HEADER": source.identity_header or "", "Metadata": "true"}
+    params.update(identity_params(source.kind, identity))
+    headers.update({"Accept": "application/json", "x-ms-client-request-id": request_id,
+                    "x-client-sku": "entra_auth.Python"})
+    return HttpRequest("GET", f"{source.endpoint}?{urlencode(params)}", headers,
+                       idempotent=True, timeout=timeout)
+
+
+def _number(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_token_response(response: HttpResponse, now: float) -> dict[str, Any]:
+    """Turn an IMDS or App Service reply into an MSAL-style result or error dict."""
+    try:
+        payload = json.loads(response.text) if response.text else None
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        return {"error": "invalid_response", "error_description":
+                f"The managed identity endpoint answered HTTP {response.status_code} "
+                "with a body that is not a JSON object."}
+    token = payload.get("access_token")
+    if response.status_code == 200 and isinstance(token, str) and token:
+        expires_in = _number(payload.get("expires_in"))
+        if expires_in is None:
+            expires_on = _number(payload.get("expires_on"))
+            expires_in = expires_on - int(now) if expires_on is not None else None
+        if expires_in is None or expires_in <= 0:
+            return {"error": "invalid_response", "error_description":
+                    "The managed identity endpoint sent a token without a usable lifetime."}
+        result: dict[str, Any] = {
+            "access_token": token, "token_type": str(payload.get("token_type") or "Bearer"),
+            "expires_in": expires_in,
+        }
+        if payload.get("resource"):
+            result["resource"] = str(payload["resource"])
+        refresh_in = _number(payload.get("refresh_in"))
+        if refresh_in is None and expires_in >= 7200:
+            refresh_in = expires_in // 2  # refresh long-lived tokens half-way, as MSAL
+        if refresh_in is not None:
+            result["refresh_in"] = refresh_in
+        return result
+    error = payload.get("error")
+    if isinstance(error, dict):  # some hosts nest {"error": {"code", "message"}}
+        description = str(error.get("message") or "")
+        error = error.get("code")
+    else:
+        description = str(payload.get("error_description") or payload.get("message") or "")
+    if not isinstance(error, str) or not error:
+        error = "invalid_request" if 400 <= response.status_code < 500 else "server_error"
+    out: dict[str, Any] = {
+        "error": error,
+        "error_description": description or f"HTTP {response.status_code} from the managed "
+                                            "identity endpoint",
+        "status_code": response.status_code,
+    }
+    retry_after = response.header("retry-after")
+    if retry_after:
+        out["retry_after"] = retry_after
+    return out
+
+
+def obtain_token(
+    source: IdentitySource,
+    identity: Mapping[str, Any],
+    resource: str,
+    *,
+    policy: RetryPolicy,
+    state: SourceState,
+    clock: Callable[[], float],
+    new_request_id: Callable[[], str],
+) -> Flow[dict[str, Any]]:
+    """Request one token, retrying throttling and transient failures within ``policy``.
+
+    Raises:
+        ManagedIdentityUnavailableError: the endpoint could not be reached on a client's
+            first request, or never answered within the retries.
+    """
+    attempt = 0
+    while True:
+        probing = not state.reachable
+        request = token_request(source, identity, resource, request_id=new_request_id(),
+                                timeout=policy.probe_timeout if probing else policy.timeout)
+        try:
+            response = yield request
+        except TransportError as exc:
+            if probing or attempt >= policy.max_retries:
+                where = "IMDS" if source.kind == "imds" else "the App Service identity endpoint"
+                raise ManagedIdentityUnavailableError(
+                    f"no managed identity is available: {where} at {source.endpoint} "
+                    f"did not answer ({exc.kind}: {str(exc)[:120]}). Outside Azure, use "
+                    "another credential (see entra_auth.from_environment)."
+                ) from None
+            attempt += 1
+            yield Sleep(policy.delay(attempt, None))
+            continue
+        assert isinstance(response, HttpResponse)
+        state.reachable = True
+        if _retryable(source.kind, response.status_code) and attempt < policy.max_retries:
+            attempt += 1
+            yield Sleep(policy.delay(attempt, response.header("retry-after")))
+            continue
+        return parse_token_response(response, clock())
+
+
+def cache_client_id(identity: Mapping[str, Any]) -> str:
+    """The ``client_id`` MSAL files this identity's tokens under."""
+    value = identity.get("Id")
+    return str(value) if value else SYSTEM_ASSIGNED_CACHE_ID
+
+
+def _from_cache(entry: Mapping[str, Any], now: float) -> dict[str, Any] | None:
+    expires_on = _number(entry.get("expires_on"))
+    if expires_on is None or expires_on - now < EXPIRY_MARGIN:
+        return None
+    result: dict[str, Any] = {
+        "access_token": entry.get("secret"), "token_type": entry.get("token_type", "Bearer"),
+        "expires_in": int(expires_on - now), "token_source": "cache",
+    }
+    refresh_on = _number(entry.get("refresh_on"))
+    if refresh_on is not None:
+        result["refresh_on"] = refresh_on
+    return result
+
+
+def acquire_token(
+    cache: Any,
+    source: IdentitySource,
+    identity: Mapping[str, Any],
+    resource: str,
+    *,
+    claims_challenge: str | None,
+    policy: RetryPolicy,
+    state: SourceState,
+    clock: Callable[[], float],
+    new_request_id: Callable[[], str],
+) -> Flow[dict[str, Any]]:
+    """Cache first; else (or when due for refresh, or on a claims challenge) the endpoint.
+
+    A failed refresh of a token that is still valid returns the cached token.
+    """
+    client_id = cache_client_id(identity)
+    now = clock()
+    cached: dict[str, Any] | None = None
+    entry = cache.find_access_token(
+        client_id=client_id, environments=CACHE_ENVIRONMENT, realm=CACHE_REALM,
+        scopes=[resource], home_account_id="",
+    )
+    if entry is not None:
+        cached = _from_cache(entry, now)
+    fresh = cached is not None and (cached.get("refresh_on") is None
+                                    or cached["refresh_on"] > now)
+    if cached is not None and fresh and not claims_challenge:
+        return cached
+    try:
+        result = yield from obtain_token(source, identity, resource, policy=policy,
+                                         state=state, clock=clock,
+                                         new_request_id=new_request_id)
+    except ManagedIdentityUnavailableError:
+        if cached is not None and not claims_challenge:
+            return cached
+        raise
+    if "access_token" not in result:
+        return cached if cached is not None and not claims_challenge else result
+    now = clock()
+    cache.add({
+        "client_id": client_id, "scope": [resource],
+        "token_endpoint": f"https://{CACHE_ENVIRONMENT}/{CACHE_REALM}",
+        "response": result, "params": {}, "data": {},
+    }, now=now)
+    if "refresh_in" in result:
+        result["refresh_on"] = int(now + result["refresh_in"])
+    result["token_source"] = "identity_provider"
+    return result
+
