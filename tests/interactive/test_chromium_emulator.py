@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +18,7 @@ import msal
 import pytest
 
 import entra_auth
+from entra_auth import aio
 from entra_auth.interactive import acquire_token_interactive, acquire_token_interactive_async
 from entra_auth.testing import PUBLIC_CLIENT_ID, Emulator
 
@@ -234,23 +236,48 @@ def test_real_msal_application_works_through_the_same_function(
     assert app.get_accounts()[0]["username"] == ALICE
 
 
-def test_async_twin_in_chromium(
+def test_async_twin_in_chromium_with_a_sync_app(
     entra_emulator: Emulator, browser: Browser, system_browser: SystemBrowser
 ) -> None:
     app = _app(entra_emulator)
-
-    async def scenario() -> dict[str, Any]:
-        task = asyncio.create_task(
-            acquire_token_interactive_async(app, [USER_READ], timeout=60))
-        url = await asyncio.to_thread(system_browser.wait_for_url)
-        await asyncio.to_thread(browser.get, url)
-        await asyncio.to_thread(_sign_in, browser)
-        await asyncio.to_thread(browser.wait_for_text, "Sign-in complete")
-        return await asyncio.wait_for(task, 30)
-
-    result = asyncio.run(scenario())
+    result = asyncio.run(_async_sign_in(
+        lambda: acquire_token_interactive_async(app, [USER_READ], timeout=60),
+        browser, system_browser))
     assert "access_token" in result, result.get("error_description")
     assert result["id_token_claims"]["preferred_username"] == ALICE
+
+
+def test_async_application_in_chromium(
+    entra_emulator: Emulator, browser: Browser, system_browser: SystemBrowser
+) -> None:
+    async def scenario() -> dict[str, Any]:
+        async with aio.PublicClientApplication(
+            PUBLIC_CLIENT_ID, authority=entra_emulator.authority(),
+            verify=entra_emulator.ca_bundle, instance_discovery=False,
+        ) as app:
+            result = await _async_sign_in(
+                lambda: app.acquire_token_interactive([USER_READ], timeout=60),
+                browser, system_browser)
+            accounts = await app.get_accounts()
+            assert [a["username"] for a in accounts] == [ALICE]
+            return result
+
+    result = asyncio.run(scenario())
+    assert result["token_source"] == "identity_provider"
+    assert result["id_token_claims"]["preferred_username"] == ALICE
+
+
+async def _async_sign_in(
+    start: Callable[[], Awaitable[dict[str, Any]]], browser: Browser,
+    system_browser: SystemBrowser,
+) -> dict[str, Any]:
+    """Start the sign-in as a task and play the user from worker threads (WebDriver blocks)."""
+    task = asyncio.create_task(start())
+    url = await asyncio.to_thread(system_browser.wait_for_url)
+    await asyncio.to_thread(browser.get, url)
+    await asyncio.to_thread(_sign_in, browser)
+    await asyncio.to_thread(browser.wait_for_text, "Sign-in complete")
+    return await asyncio.wait_for(task, 30)
 
 
 def test_no_browser_prints_the_url_and_the_user_opens_it_by_hand(
