@@ -224,8 +224,14 @@ class ManagedIdentityClient(_Base):
                          retry_policy=retry_policy, clock=clock, environ=environ)
         from .transport.requests_transport import HttpClientTransport, RequestsTransport
 
-        self._transport: Any = (HttpClientTransport(http_client) if http_client is not None
-                                else RequestsTransport(verify=verify))
+        if http_client is not None:
+            self._transport: Any = HttpClientTransport(http_client)
+        else:
+            import requests
+
+            # A plain session: the flow does the retrying (an HTTPAdapter retry would
+            # multiply it, urllib3 retrying 429/503 with Retry-After on its own).
+            self._transport = RequestsTransport(requests.Session(), verify=verify)
 
     def acquire_token_for_client(
         self, *, resource: str, claims_challenge: str | None = None

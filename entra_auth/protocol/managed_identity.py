@@ -24,7 +24,6 @@ __all__ = [
     "ManagedIdentityError",
     "ManagedIdentityUnavailableError",
     "RetryPolicy",
-    "SYSTEM_ASSIGNED_CACHE_ID",
     "SourceState",
     "acquire_token",
     "identity_params",
@@ -38,7 +37,6 @@ IMDS_PATH = "/metadata/identity/oauth2/token"
 IMDS_API_VERSION = "2018-02-01"
 APP_SERVICE_API_VERSION = "2019-08-01"
 # Where MSAL files managed identity tokens, so caches stay interchangeable with msal's.
-SYSTEM_ASSIGNED_CACHE_ID = "SYSTEM_ASSIGNED_MANAGED_IDENTITY"
 CACHE_ENVIRONMENT = "localhost"
 CACHE_REALM = "managed_identity"
 EXPIRY_MARGIN = 300  # a token with under five minutes left counts as expired
@@ -265,10 +263,27 @@ def obtain_token(
         return parse_token_response(response, clock())
 
 
-def cache_client_id(identity: Mapping[str, Any]) -> str:
-    """The ``client_id`` MSAL files this identity's tokens under."""
+def cache_client_id(identity: Mapping[str, Any]) -> str | None:
+    """The ``client_id`` msal files this identity's tokens under.
+
+    msal 1.39 files a system-assigned identity's tokens under a null ``client_id`` (its
+    documented ``SYSTEM_ASSIGNED_MANAGED_IDENTITY`` default never applies); we do the same so
+    that caches stay interchangeable.
+    """
     value = identity.get("Id")
-    return str(value) if value else SYSTEM_ASSIGNED_CACHE_ID
+    return str(value) if value else None
+
+
+def _cached_entry(cache: Any, client_id: str | None, resource: str,
+                  now: float) -> Mapping[str, Any] | None:
+    query = {"client_id": client_id, "environment": CACHE_ENVIRONMENT, "realm": CACHE_REALM,
+             "home_account_id": None}
+    best: Mapping[str, Any] | None = None
+    for entry in cache.search("AccessToken", target=[resource], query=query, now=now):
+        if best is None or (_number(entry.get("expires_on")) or 0) > (
+                _number(best.get("expires_on")) or 0):
+            best = entry
+    return best
 
 
 def _from_cache(entry: Mapping[str, Any], now: float) -> dict[str, Any] | None:
@@ -304,10 +319,7 @@ def acquire_token(
     client_id = cache_client_id(identity)
     now = clock()
     cached: dict[str, Any] | None = None
-    entry = cache.find_access_token(
-        client_id=client_id, environments=CACHE_ENVIRONMENT, realm=CACHE_REALM,
-        scopes=[resource], home_account_id="",
-    )
+    entry = _cached_entry(cache, client_id, resource, now)
     if entry is not None:
         cached = _from_cache(entry, now)
     fresh = cached is not None and (cached.get("refresh_on") is None
