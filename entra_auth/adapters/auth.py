@@ -145,6 +145,21 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
         """The hosts that may receive tokens, as configured or derived from the scopes."""
         return self._policy.description
 
+    def get_token(self) -> str:
+        """Return the access token this adapter would attach (acquiring one if needed).
+
+        For transports the adapter doesn't plug into (websockets, gRPC metadata...).
+
+        Raises:
+            InteractionRequiredError: No token can be had silently and no fallback is set.
+            TokenRequestError: The identity provider refused the request.
+        """
+        return self._token_sync(NeedToken())
+
+    async def get_token_async(self) -> str:
+        """The asyncio twin of :meth:`get_token` (shares acquisitions across tasks)."""
+        return await self._token_async(NeedToken())
+
     def invalidate(self) -> None:
         """Drop the token the adapter holds; the next request asks the application again."""
         self._provider.invalidate()
