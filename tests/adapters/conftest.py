@@ -80,12 +80,15 @@ def user_app(emu: Emulator, driver_name: str, signed_in: bool = True) -> Any:
     return app
 
 
-def confidential_app(emu: Emulator, **kwargs: Any) -> Any:
+def confidential_app(
+    emu: Emulator, client_id: str = WEB_APP_ID, client_credential: str = WEB_APP_SECRET,
+    **kwargs: Any,
+) -> Any:
     import entra_auth
 
     return entra_auth.ConfidentialClientApplication(
-        WEB_APP_ID,
-        client_credential=WEB_APP_SECRET,
+        client_id,
+        client_credential=client_credential,
         authority=emu.authority(),
         http_client=emu.requests_session(),
         instance_discovery=False,
