@@ -37,6 +37,7 @@ class FastAPIEntraAuth:
     def __init__(self, api: WebApi, app: FastAPI | None = None) -> None:
         """Wrap ``api``; with ``app``, also install the error handlers (:meth:`init_app`)."""
         self.api = api
+        self._installed = False
         if app is not None:
             self.init_app(app)
 
@@ -44,6 +45,7 @@ class FastAPIEntraAuth:
         """Answer :class:`WebAuthError` and downstream claims challenges with 401/403."""
         app.add_exception_handler(WebAuthError, self._handle)
         app.add_exception_handler(InteractionRequiredError, self._handle)
+        self._installed = True
 
     async def _handle(self, request: Request, exc: Exception) -> Response:
         response = self.api.error_response(exc)
@@ -72,6 +74,8 @@ class FastAPIEntraAuth:
                 caller = await api.authenticate_async(
                     request.headers.get("authorization"), scopes=scope_list, roles=role_list)
             except WebAuthError as exc:
+                if self._installed:
+                    raise  # answered by _handle, with the plain RFC 6750 error body
                 response = api.error_response(exc)
                 assert response is not None
                 raise HTTPException(response.status_code, detail=dict(response.body),
