@@ -35,6 +35,15 @@ _EXPORTS: dict[str, str] = {
     "IdTokenError": ".protocol.id_token",
     "EntraAuth": ".adapters",
     "UnsafeDestinationError": ".adapters",
+    "from_environment": ".environment",
+    "EnvironmentConfigError": ".environment",
+    "ManagedIdentity": ".managed_identity",
+    "ManagedIdentityClient": ".managed_identity",
+    "AsyncManagedIdentityClient": ".managed_identity",
+    "ManagedIdentityError": ".managed_identity",
+    "ManagedIdentityUnavailableError": ".managed_identity",
+    "SystemAssignedManagedIdentity": ".managed_identity",
+    "UserAssignedManagedIdentity": ".managed_identity",
 }
 
 __all__ = [
@@ -57,6 +66,15 @@ __all__ = [
     "TokenRequestError",
     "TransportFailure",
     "UnsafeDestinationError",
+    "from_environment",
+    "EnvironmentConfigError",
+    "ManagedIdentity",
+    "ManagedIdentityClient",
+    "AsyncManagedIdentityClient",
+    "ManagedIdentityError",
+    "ManagedIdentityUnavailableError",
+    "SystemAssignedManagedIdentity",
+    "UserAssignedManagedIdentity",
     "__version__",
 ]
 
@@ -69,6 +87,7 @@ if TYPE_CHECKING:
         PublicClientApplication,
     )
     from .cache import SerializableTokenCache, TokenCache
+    from .environment import EnvironmentConfigError, from_environment
     from .errors import (
         CacheError,
         EntraAuthError,
@@ -76,6 +95,15 @@ if TYPE_CHECKING:
         ProtocolError,
         TokenRequestError,
         TransportFailure,
+    )
+    from .managed_identity import (
+        AsyncManagedIdentityClient,
+        ManagedIdentity,
+        ManagedIdentityClient,
+        ManagedIdentityError,
+        ManagedIdentityUnavailableError,
+        SystemAssignedManagedIdentity,
+        UserAssignedManagedIdentity,
     )
     from .protocol.authority import (
         AZURE_CHINA,
