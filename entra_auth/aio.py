@@ -23,7 +23,23 @@ from .transport.httpx_transport import HttpxAsyncTransport
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["ClientApplication", "ConfidentialClientApplication", "PublicClientApplication"]
+    from ._aio_azure_credential import EntraTokenCredential
+
+__all__ = [
+    "ClientApplication",
+    "ConfidentialClientApplication",
+    "EntraTokenCredential",
+    "PublicClientApplication",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The Azure SDK credential is imported only when asked for.
+    if name == "EntraTokenCredential":
+        from ._aio_azure_credential import EntraTokenCredential
+
+        return EntraTokenCredential
+    raise AttributeError(f"module 'entra_auth.aio' has no attribute {name!r}")
 
 T = TypeVar("T")
 
