@@ -1,0 +1,106 @@
+"""Async Azure SDK credential (azure-core ``AsyncTokenCredential``, ``AsyncSupportsTokenInfo``).
+
+Exposed as ``entra_auth.aio.EntraTokenCredential``. Runs the same application-call flow as
+:class:`entra_auth.azure_credential.EntraTokenCredential`: awaited for an ``entra_auth.aio``
+application, in a worker thread for a sync one (so the event loop never blocks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from .azure_credential import (
+    AccessToken,
+    AccessTokenInfo,
+    TokenRequestOptions,
+    _CredentialCore,
+    _options,
+)
+
+__all__ = ["EntraTokenCredential"]
+
+
+class EntraTokenCredential:
+    """An async Azure SDK credential over an Entra application (see the sync class).
+
+    Example::
+
+        app = entra_auth.aio.ConfidentialClientApplication(CLIENT_ID, SECRET, authority=AUTH)
+        async with entra_auth.aio.EntraTokenCredential(app) as credential:
+            token = await credential.get_token("https://graph.microsoft.com/.default")
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        account: Mapping[str, Any] | str | None = None,
+        clock: Callable[[], float] = time.time,
+        _user_assertion: str | None = None,
+    ) -> None:
+        """Wrap an ``entra_auth.aio`` application (or a sync one, called in a thread).
+
+        Args:
+            app: The application.
+            account: The user whose tokens to get (see the sync class).
+            clock: Seconds since the epoch.
+        """
+        self._core = _CredentialCore(app, account=account, user_assertion=_user_assertion,
+                                     clock=clock)
+
+    @classmethod
+    def on_behalf_of(cls, app: Any, user_assertion: str, *,
+                     clock: Callable[[], float] = time.time) -> EntraTokenCredential:
+        """A credential calling downstream APIs as the user whose token a web API received."""
+        return cls(app, clock=clock, _user_assertion=user_assertion)
+
+    def __repr__(self) -> str:
+        return f"aio.EntraTokenCredential(kind={self._core.kind!r})"
+
+    async def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        """Get an access token (see the sync ``get_token``)."""
+        info = await self.get_token_info(
+            *scopes, options=_options(claims, tenant_id, enable_cae))
+        return AccessToken(info.token, info.expires_on)
+
+    async def get_token_info(
+        self, *scopes: str, options: TokenRequestOptions | None = None
+    ) -> AccessTokenInfo:
+        """Get an access token with its type and refresh time (see the sync method)."""
+        opts = options or {}
+        flow = self._core.flow(scopes, opts.get("claims") or None, opts.get("tenant_id"))
+        app = self._core.app
+        try:
+            call = next(flow)
+            while True:
+                method = getattr(app, call.method)
+                if inspect.iscoroutinefunction(method):
+                    value = await method(*call.args, **call.kwargs)
+                else:
+                    value = await asyncio.to_thread(method, *call.args, **call.kwargs)
+                call = flow.send(value)
+        except StopIteration as stop:
+            info: AccessTokenInfo = stop.value
+            return info
+
+    async def close(self) -> None:
+        """Nothing to release (the application owns its HTTP client)."""
+
+    async def __aenter__(self) -> EntraTokenCredential:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()

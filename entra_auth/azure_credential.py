@@ -1,0 +1,318 @@
+"""An Azure SDK credential (``get_token``/``get_token_info``) backed by an Entra client application.
+
+Plugs entra_auth applications into azure-core pipelines (``BearerTokenCredentialPolicy``) and
+SDKs built on them (Microsoft Graph SDK, Azure SDKs) without depending on azure-core: the
+returned :class:`AccessToken` and :class:`AccessTokenInfo` have azure-core's shapes. The async
+twin is ``entra_auth.aio.EntraTokenCredential``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal, NamedTuple, TypedDict
+
+from .errors import InteractionRequiredError, ProtocolError, TokenRequestError
+
+__all__ = [
+    "AccessToken",
+    "AccessTokenInfo",
+    "EntraTokenCredential",
+    "TokenRequestOptions",
+]
+
+_INTERACTION = frozenset({"interaction_required", "invalid_grant", "login_required",
+                          "consent_required", "no_account", "insufficient_claims"})
+
+
+class AccessToken(NamedTuple):
+    """azure-core's ``AccessToken``: the token and its expiry (Unix time)."""
+
+    token: str
+    expires_on: int
+
+    def __repr__(self) -> str:
+        return f"AccessToken(token=<redacted>, expires_on={self.expires_on})"
+
+
+class AccessTokenInfo:
+    """azure-core's ``AccessTokenInfo``: a token with its type and proactive-refresh time."""
+
+    def __init__(
+        self,
+        token: str,
+        expires_on: int,
+        *,
+        token_type: str = "Bearer",
+        refresh_on: int | None = None,
+    ) -> None:
+        self.token = token
+        self.expires_on = expires_on
+        self.token_type = token_type
+        self.refresh_on = refresh_on
+
+    def __repr__(self) -> str:
+        return (f"AccessTokenInfo(token=<redacted>, expires_on={self.expires_on}, "
+                f"token_type={self.token_type!r}, refresh_on={self.refresh_on})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AccessTokenInfo):
+            return NotImplemented
+        return (self.token, self.expires_on, self.token_type, self.refresh_on) == (
+            other.token, other.expires_on, other.token_type, other.refresh_on)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class TokenRequestOptions(TypedDict, total=False):
+    """azure-core's ``TokenRequestOptions`` for :meth:`EntraTokenCredential.get_token_info`."""
+
+    claims: str
+    tenant_id: str
+    enable_cae: bool
+
+
+@dataclass(frozen=True)
+class AppCall:
+    """Call ``method`` on the application (awaiting it for an async application)."""
+
+    method: str
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"AppCall({self.method})"  # arguments hold user assertions
+
+
+TokenFlow = Generator[AppCall, Any, AccessTokenInfo]
+Kind = Literal["app", "user", "obo"]
+
+
+def _raise_for(result: object) -> Mapping[str, Any]:
+    if isinstance(result, Mapping) and isinstance(result.get("access_token"), str):
+        return result
+    if result is None:
+        raise InteractionRequiredError("interaction_required", "no token could be had silently")
+    if not isinstance(result, Mapping):
+        raise ProtocolError("bad_result", "the application returned no token result")
+    error = str(result.get("error") or "unknown_error")
+    kind = InteractionRequiredError if error in _INTERACTION else TokenRequestError
+    raise kind.from_result(result)
+
+
+def _info(result: Mapping[str, Any], now: float) -> AccessTokenInfo:
+    try:
+        expires_on = int(now + float(result.get("expires_in", 0)))
+    except (TypeError, ValueError):
+        raise ProtocolError("bad_result", "the token result has no valid expires_in") from None
+    refresh_on: int | None = None
+    raw = result.get("refresh_on")
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        refresh_on = int(raw)
+    elif isinstance(result.get("refresh_in"), (int, float)):
+        refresh_on = int(now + float(result["refresh_in"]))
+    return AccessTokenInfo(str(result["access_token"]), expires_on,
+                           token_type=str(result.get("token_type") or "Bearer"),
+                           refresh_on=refresh_on)
+
+
+class _CredentialCore:
+    """What the sync and async credentials share: which application call gets the token."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        account: Mapping[str, Any] | str | None = None,
+        user_assertion: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        confidential = hasattr(app, "acquire_token_for_client")
+        if user_assertion is not None:
+            if not hasattr(app, "acquire_token_on_behalf_of"):
+                raise ValueError("on-behalf-of needs a ConfidentialClientApplication")
+            if not isinstance(user_assertion, str) or not user_assertion:
+                raise ValueError("user_assertion must be the incoming access token")
+            self.kind: Kind = "obo"
+        elif confidential and account is None:
+            self.kind = "app"
+        else:
+            self.kind = "user"
+        self.app = app
+        self.account = account
+        self.user_assertion = user_assertion
+        self.clock = clock
+
+    def flow(
+        self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None
+    ) -> TokenFlow:
+        """The application calls that produce a token for ``scopes``."""
+        if not scopes:
+            raise ValueError("get_token needs at least one scope")
+        scope_list = list(scopes)
+        authority = self._authority_for(tenant_id)
+        if self.kind == "obo":
+            result = yield AppCall("acquire_token_on_behalf_of",
+                                   (self.user_assertion, scope_list), {"claims_challenge": claims})
+        elif self.kind == "app":
+            result = yield AppCall("acquire_token_for_client", (scope_list,),
+                                   {"claims_challenge": claims})
+        else:
+            account = yield from self._account()
+            kwargs: dict[str, Any] = {"claims_challenge": claims}
+            if authority is not None:
+                kwargs["authority"] = authority
+            result = yield AppCall("acquire_token_silent_with_error", (scope_list, account),
+                                   kwargs)
+            if result is None or (
+                isinstance(result, Mapping) and str(result.get("error")) in _INTERACTION
+            ):
+                raise InteractionRequiredError(
+                    str((result or {}).get("error") or "interaction_required"),
+                    "no token could be had silently; sign the user in first",
+                    claims=claims, result=result)
+        return _info(_raise_for(result), self.clock())
+
+    def _account(self) -> Generator[AppCall, Any, Mapping[str, Any]]:
+        if isinstance(self.account, Mapping):
+            return self.account
+        kwargs = {"username": self.account} if isinstance(self.account, str) else {}
+        accounts = yield AppCall("get_accounts", (), kwargs)
+        if not accounts:
+            raise InteractionRequiredError("no_account", "no signed-in account in the token cache")
+        if len(accounts) > 1 and self.account is None:
+            raise InteractionRequiredError(
+                "account_selection_required",
+                "several accounts are cached; pass account= to choose one")
+        first: Mapping[str, Any] = accounts[0]
+        return first
+
+    def _authority_for(self, tenant_id: str | None) -> str | None:
+        if not tenant_id:
+            return None
+        authority = self.app.authority
+        url = str(getattr(authority, "url", authority))
+        tenant = str(getattr(authority, "tenant", url.rstrip("/").rsplit("/", 1)[-1]))
+        if tenant.lower() == tenant_id.lower():
+            return None
+        if self.kind != "user":
+            raise ValueError(
+                f"this credential's application is for tenant {tenant!r}; "
+                "app-only and on-behalf-of tokens for another tenant need an application "
+                "configured with that tenant's authority")
+        return f"{url.rstrip('/').rsplit('/', 1)[0]}/{tenant_id}"
+
+
+class EntraTokenCredential:
+    """An Azure SDK ``TokenCredential`` / ``SupportsTokenInfo`` over an Entra application.
+
+    Example::
+
+        app = entra_auth.ConfidentialClientApplication(CLIENT_ID, SECRET, authority=AUTHORITY)
+        credential = EntraTokenCredential(app)
+        policy = BearerTokenCredentialPolicy(credential, "https://graph.microsoft.com/.default")
+
+    A confidential application without ``account`` gets app-only tokens (client credentials);
+    with ``account`` (or a public application) the signed-in user's tokens, silently; with
+    :meth:`on_behalf_of`, tokens on behalf of a web API's caller. For Continuous Access
+    Evaluation, create the application with ``client_capabilities=["CP1"]``.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        account: Mapping[str, Any] | str | None = None,
+        clock: Callable[[], float] = time.time,
+        _user_assertion: str | None = None,
+    ) -> None:
+        """Wrap an application.
+
+        Args:
+            app: A ``PublicClientApplication`` or ``ConfidentialClientApplication`` (entra_auth
+                or msal).
+            account: The user whose tokens to get: an account dict from ``get_accounts()`` or
+                a username. Default: app-only for a confidential application, the single
+                cached account for a public one.
+            clock: Seconds since the epoch (used to turn ``expires_in`` into ``expires_on``).
+
+        Raises:
+            ValueError: An on-behalf-of credential without a confidential application.
+        """
+        self._core = _CredentialCore(app, account=account, user_assertion=_user_assertion,
+                                     clock=clock)
+
+    @classmethod
+    def on_behalf_of(cls, app: Any, user_assertion: str, *,
+                     clock: Callable[[], float] = time.time) -> EntraTokenCredential:
+        """A credential calling downstream APIs as the user whose token a web API received."""
+        return cls(app, clock=clock, _user_assertion=user_assertion)
+
+    def __repr__(self) -> str:
+        return f"EntraTokenCredential(kind={self._core.kind!r})"
+
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        """Get an access token (azure-core ``TokenCredential`` protocol).
+
+        Args:
+            scopes: E.g. ``"https://graph.microsoft.com/.default"``.
+            claims: A claims challenge (decoded JSON) to satisfy; bypasses cached tokens.
+            tenant_id: Another tenant for a user's token (silent, same cloud).
+            enable_cae: Accepted for compatibility; CAE depends on the application's
+                ``client_capabilities``.
+
+        Raises:
+            InteractionRequiredError: The user must sign in (no account, revoked session).
+            TokenRequestError: The identity provider refused the request.
+        """
+        info = self.get_token_info(*scopes, options=_options(claims, tenant_id, enable_cae))
+        return AccessToken(info.token, info.expires_on)
+
+    def get_token_info(
+        self, *scopes: str, options: TokenRequestOptions | None = None
+    ) -> AccessTokenInfo:
+        """Get an access token with its type and refresh time (azure-core
+        ``SupportsTokenInfo``); ``options`` may hold ``claims``, ``tenant_id``, ``enable_cae``.
+
+        Raises:
+            InteractionRequiredError: The user must sign in (no account, revoked session).
+            TokenRequestError: The identity provider refused the request.
+        """
+        opts = options or {}
+        flow = self._core.flow(scopes, opts.get("claims") or None, opts.get("tenant_id"))
+        app = self._core.app
+        try:
+            call = next(flow)
+            while True:
+                call = flow.send(getattr(app, call.method)(*call.args, **call.kwargs))
+        except StopIteration as stop:
+            info: AccessTokenInfo = stop.value
+            return info
+
+    def close(self) -> None:
+        """Nothing to release (the application owns its HTTP client)."""
+
+    def __enter__(self) -> EntraTokenCredential:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _options(claims: str | None, tenant_id: str | None, enable_cae: bool) -> TokenRequestOptions:
+    options: TokenRequestOptions = {"enable_cae": enable_cae}
+    if claims:
+        options["claims"] = claims
+    if tenant_id:
+        options["tenant_id"] = tenant_id
+    return options
