@@ -62,8 +62,8 @@ class FileTokenCache(SerializableTokenCache):
             ``CacheEncryption.from_env()`` or ``.from_keyring()``) or a raw 16/24/32-byte
             AES key; None stores plaintext JSON.
         lock_timeout: seconds a change waits for the lock before raising :class:`CacheError`.
-        fsync: fsync the file and its directory on each write (turn off only for throwaway
-            caches; durability across power loss depends on it).
+        fsync: fsync the temp file before renaming it over the cache (turn off only for
+            throwaway caches: a power loss could then leave an empty file).
         clock: as for :class:`~entra_auth.TokenCache`.
 
     Raises:
@@ -91,6 +91,7 @@ class FileTokenCache(SerializableTokenCache):
         # re-load never swaps the entries out from under another thread's change.
         self._io_lock = threading.RLock()
         self._stamp: _Stamp | None = None
+        self._temps_checked = False
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -188,7 +189,24 @@ class FileTokenCache(SerializableTokenCache):
                 "cache_corrupt", f"{self.path} is not UTF-8 text; it was left untouched"
             ) from None
 
+    def _remove_stale_temps(self) -> None:
+        # Temp files are only created under the lock, so any found while holding it were left
+        # by a writer that died mid-write. Checked once per instance.
+        self._temps_checked = True
+        directory, base = os.path.split(self.path)
+        prefix = f".{base}."
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith(prefix) and name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(directory, name))
+
     def _write(self, text: str) -> None:
+        if not self._temps_checked:
+            self._remove_stale_temps()
         data = text.encode("utf-8")
         if self._encryption is not None:
             data = self._encryption.encrypt(data)
@@ -211,13 +229,4 @@ class FileTokenCache(SerializableTokenCache):
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise _io_error("cache_write_failed", f"cannot write {self.path}", exc) from None
-        if self._fsync and hasattr(os, "O_DIRECTORY"):
-            try:
-                dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-                try:
-                    os.fsync(dir_fd)  # make the rename itself durable
-                finally:
-                    os.close(dir_fd)
-            except OSError:
-                pass  # some filesystems refuse to fsync a directory; the data is written
         self._stamp = self._current_stamp()

@@ -94,7 +94,7 @@ class FileLock:
                 raise self._timeout_error()
             # Short first sleeps keep an uncontended wait cheap; the cap bounds wasted time.
             time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.02)
+            delay = min(delay * 2, 0.005)
         self._fd = fd
 
     def release(self) -> None:
