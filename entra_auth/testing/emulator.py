@@ -302,7 +302,9 @@ class Emulator:
                 ``echo``, or ``*``.
             kind: ``delay`` (then answer normally), ``status`` (Entra-shaped error with
                 ``status`` and optional ``Retry-After``), ``malformed_json``, ``html``,
-                ``empty``, ``truncated`` (body cut short), ``drop`` (close without answering).
+                ``empty``, ``truncated`` (body cut short), ``drop`` (close without answering),
+                ``reset`` (a TCP RST instead of an answer), ``wrong_content_type`` (the
+                normal answer labelled ``text/plain``).
             times: How many requests to affect; None for every one.
             status: HTTP status for ``status``.
             retry_after: ``Retry-After`` seconds for ``status``.

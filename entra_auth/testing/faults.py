@@ -11,9 +11,13 @@ from typing import Literal
 
 __all__ = ["ENDPOINTS", "FAULT_KINDS", "Fault", "FaultKind", "Faults"]
 
-FaultKind = Literal["delay", "status", "malformed_json", "html", "empty", "truncated", "drop"]
+FaultKind = Literal[
+    "delay", "status", "malformed_json", "html", "empty", "truncated", "drop", "reset",
+    "wrong_content_type",
+]
 FAULT_KINDS: tuple[str, ...] = (
-    "delay", "status", "malformed_json", "html", "empty", "truncated", "drop",
+    "delay", "status", "malformed_json", "html", "empty", "truncated", "drop", "reset",
+    "wrong_content_type",
 )
 ENDPOINTS: tuple[str, ...] = (
     "openid_configuration", "instance_discovery", "keys", "authorize", "token", "devicecode",

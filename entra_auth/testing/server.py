@@ -12,6 +12,7 @@ import logging
 import re
 import socket
 import ssl
+import struct
 import threading
 import time
 import traceback
@@ -93,7 +94,7 @@ class Dispatcher:
         with core.state.lock:
             core.state.log.append(entry)
         reply = self._answer(req, handler, args)
-        entry.status = 0 if reply.action == "drop" else reply.status
+        entry.status = 0 if reply.action in ("drop", "reset") else reply.status
         return reply
 
     def _answer(self, req: Request, handler: Handler | None, args: dict[str, str]) -> Reply:
@@ -105,8 +106,14 @@ class Dispatcher:
         if fault is not None:
             if fault.kind == "delay":
                 time.sleep(fault.seconds)
+            elif fault.kind == "wrong_content_type":
+                return _relabel(self._handle(req, handler, args))
             else:
                 return _fault_reply(core, req, fault)
+        return self._handle(req, handler, args)
+
+    def _handle(self, req: Request, handler: Handler, args: dict[str, str]) -> Reply:
+        core = self.core
         try:
             return handler(core, req, **args)
         except EntraError as err:
@@ -120,9 +127,16 @@ class Dispatcher:
                 500, "server_error", 90033, "A transient error has occurred. Please try again."))
 
 
+def _relabel(reply: Reply) -> Reply:
+    # The normal answer, labelled as plain text (a proxy or gateway rewriting the type).
+    headers = [(k, v) for k, v in reply.headers if k.lower() != "content-type"]
+    headers.append(("Content-Type", "text/plain; charset=utf-8"))
+    return Reply(reply.status, headers, reply.body, reply.action)
+
+
 def _fault_reply(core: Core, req: Request, fault: Fault) -> Reply:
-    if fault.kind == "drop":
-        return Reply(0, [], b"", action="drop")
+    if fault.kind in ("drop", "reset"):
+        return Reply(0, [], b"", action=fault.kind)
     if fault.kind == "status":
         headers = {}
         if fault.retry_after is not None:
@@ -184,6 +198,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if reply.action == "reset":
+            # SO_LINGER 0: close() sends a TCP RST instead of a FIN (ECONNRESET at the client).
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.rfile.close()  # the socket closes only when its files are closed too
+                self.wfile.close()
+                self.connection.close()
             return
         self._write(reply, reply.action == "truncate")
 
