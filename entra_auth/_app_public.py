@@ -44,11 +44,34 @@ class PublicClientApplication(ClientApplication):
              enable_broker_on_wsl)
         )
 
-    def acquire_token_interactive(self, scopes: list[str], **kwargs: Any) -> dict[str, Any]:
-        """Sign a user in through the system browser (see ``docs/interactive.md``)."""
+    def acquire_token_interactive(
+        self,
+        scopes: list[str],
+        prompt: str | None = None,
+        login_hint: str | None = None,
+        domain_hint: str | None = None,
+        claims_challenge: str | None = None,
+        timeout: float | None = None,
+        port: int | None = None,
+        extra_scopes_to_consent: list[str] | None = None,
+        max_age: int | None = None,
+        parent_window_handle: int | None = None,
+        on_before_launching_ui: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Sign a user in through the system browser (see ``docs/interactive.md``).
+
+        Parameters are msal's, in msal's positional order; broker-only ones
+        (``parent_window_handle``) are accepted and ignored.
+        """
         from .interactive import acquire_token_interactive
 
-        result: dict[str, Any] = acquire_token_interactive(self, scopes, **kwargs)
+        result: dict[str, Any] = acquire_token_interactive(
+            self, scopes, prompt=prompt, login_hint=login_hint, domain_hint=domain_hint,
+            claims_challenge=claims_challenge, timeout=timeout, port=port,
+            extra_scopes_to_consent=extra_scopes_to_consent, max_age=max_age,
+            parent_window_handle=parent_window_handle,
+            on_before_launching_ui=on_before_launching_ui, **kwargs)
         return result
 
     def initiate_device_flow(
