@@ -1,0 +1,128 @@
+"""Which scopes a CLI call needs, and getting the token: signed-in user, environment, or
+managed identity (``--from-environment`` / ``--managed-identity``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._common import (
+    EXIT_USAGE,
+    GRAPH_DEFAULT_SCOPE,
+    CliError,
+    build_app,
+    fail_from_result,
+    pick_account,
+    verify_setting,
+)
+
+__all__ = ["acquire", "add_identity_arguments", "resolve_scopes", "resolve_url"]
+
+# API hosts whose scope we can tell from the URL, as az rest does
+_KNOWN_RESOURCES = {
+    "graph.microsoft.com": "https://graph.microsoft.com",
+    "graph.microsoft.us": "https://graph.microsoft.us",
+    "dod-graph.microsoft.us": "https://dod-graph.microsoft.us",
+    "microsoftgraph.chinacloudapi.cn": "https://microsoftgraph.chinacloudapi.cn",
+    "management.azure.com": "https://management.azure.com",
+    "vault.azure.net": "https://vault.azure.net",
+}
+DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
+
+
+def add_identity_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--from-environment`` and ``--managed-identity``: app-only tokens, no sign-in."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--from-environment", action="store_true",
+                       help="app-only token from AZURE_CLIENT_ID/AZURE_TENANT_ID/"
+                            "AZURE_CLIENT_SECRET (or certificate, or federated token file)")
+    group.add_argument("--managed-identity", nargs="?", const="system", metavar="ID",
+                       help="app-only token from this machine's managed identity "
+                            "(a user-assigned identity's client id or resource id)")
+
+
+def graph_url(args: argparse.Namespace) -> str:
+    """Where relative URLs go: ``--graph-url`` or ENTRA_AUTH_GRAPH_URL (default Graph)."""
+    value = getattr(args, "graph_url", None) or os.environ.get("ENTRA_AUTH_GRAPH_URL")
+    return str(value or DEFAULT_GRAPH_URL).rstrip("/")
+
+
+def resolve_url(args: argparse.Namespace, url: str) -> str:
+    """An absolute URL; ``/me`` and ``me`` become ``{graph}/v1.0/me``."""
+    if url.startswith(("https://", "http://")):
+        return url
+    if "://" in url:
+        raise CliError(f"unsupported URL scheme in {url.split('://')[0]!r}", EXIT_USAGE)
+    path = "/" + url.lstrip("/")
+    if not path.startswith(("/v1.0/", "/beta/")) and path not in ("/v1.0", "/beta"):
+        path = "/v1.0" + path
+    return graph_url(args) + path
+
+
+def resolve_scopes(args: argparse.Namespace, url: str | None = None) -> list[str]:
+    """``--scope``s, else ``--resource``/.default, else the URL's API, else Graph."""
+    if args.scope:
+        return [s for item in args.scope for s in item.replace(",", " ").split()]
+    if args.resource:
+        return [args.resource.rstrip("/") + "/.default"]
+    if url is None:
+        return [GRAPH_DEFAULT_SCOPE]
+    host = (urlsplit(url).hostname or "").lower()
+    if host == (urlsplit(graph_url(args)).hostname or "").lower():
+        return [GRAPH_DEFAULT_SCOPE]
+    for known, resource in _KNOWN_RESOURCES.items():
+        if host == known or host.endswith("." + known):
+            return [resource + "/.default"]
+    raise CliError(f"cannot tell which scope to request for {host or url}; pass --scope or "
+                   "--resource", EXIT_USAGE)
+
+
+def acquire(args: argparse.Namespace, scopes: list[str]) -> dict[str, Any]:
+    """A token result for ``scopes`` (raises CliError when there is none)."""
+    if getattr(args, "managed_identity", None):
+        return _managed_identity(args, scopes)
+    if getattr(args, "from_environment", False):
+        from ..environment import from_environment
+
+        app = from_environment(verify=verify_setting(args), timeout=args.timeout)
+        result: dict[str, Any] = app.acquire_token_for_client(scopes)
+        if "access_token" not in result:
+            fail_from_result(result, "token request failed")
+        return result
+    app = build_app(args)
+    account = pick_account(app, getattr(args, "username", None))
+    found = app.acquire_token_silent_with_error(scopes, account=account)
+    if not found:
+        raise CliError(f"no token for {' '.join(scopes)} in the cache; run "
+                       "`entra-auth login --scope ...`", 4)
+    if "access_token" not in found:
+        fail_from_result(found, "token request failed")
+    found["_account"] = account
+    return dict(found)
+
+
+def _managed_identity(args: argparse.Namespace, scopes: list[str]) -> dict[str, Any]:
+    from ..managed_identity import (
+        ManagedIdentityClient,
+        SystemAssignedManagedIdentity,
+        UserAssignedManagedIdentity,
+    )
+
+    if len(scopes) != 1:
+        raise CliError("a managed identity token is for one resource; give one scope",
+                       EXIT_USAGE)
+    which = str(args.managed_identity)
+    identity: Any
+    if which == "system":
+        identity = SystemAssignedManagedIdentity()
+    elif which.lower().startswith("/subscriptions/"):
+        identity = UserAssignedManagedIdentity(resource_id=which)
+    else:
+        identity = UserAssignedManagedIdentity(client_id=which)
+    client = ManagedIdentityClient(identity, verify=verify_setting(args))
+    result = client.acquire_token_for_client(resource=scopes[0])
+    if "access_token" not in result:
+        fail_from_result(result, "managed identity token request failed")
+    return result
