@@ -44,6 +44,9 @@ _EXPORTS: dict[str, str] = {
     "ManagedIdentityUnavailableError": ".managed_identity",
     "SystemAssignedManagedIdentity": ".managed_identity",
     "UserAssignedManagedIdentity": ".managed_identity",
+    "EntraTokenCredential": ".azure_credential",
+    "TokenValidator": ".web",
+    "WebApi": ".web",
 }
 
 __all__ = [
@@ -75,6 +78,9 @@ __all__ = [
     "ManagedIdentityUnavailableError",
     "SystemAssignedManagedIdentity",
     "UserAssignedManagedIdentity",
+    "EntraTokenCredential",
+    "TokenValidator",
+    "WebApi",
     "__version__",
 ]
 
@@ -86,6 +92,7 @@ if TYPE_CHECKING:
         Prompt,
         PublicClientApplication,
     )
+    from .azure_credential import EntraTokenCredential
     from .cache import SerializableTokenCache, TokenCache
     from .environment import EnvironmentConfigError, from_environment
     from .errors import (
@@ -112,6 +119,7 @@ if TYPE_CHECKING:
         AuthorityBuilder,
     )
     from .protocol.id_token import IdTokenError
+    from .web import TokenValidator, WebApi
 
 
 def __getattr__(name: str) -> Any:
