@@ -261,6 +261,12 @@ class Emulator:
         """Revoke a user's sessions and refresh tokens; their access tokens draw CAE challenges."""
         self._core.state.revoke_user(self.user(username).object_id)
 
+    def revoke_access_tokens(self, username: str) -> None:
+        """Reject a user's access tokens issued so far with a CAE claims challenge, keeping
+        their sessions and refresh tokens valid (a critical event such as a network
+        location change): a silent refresh with the challenge's claims gets a new token."""
+        self._core.state.revoke_access_tokens(self.user(username).object_id)
+
     def require_mfa(self, username: str, required: bool = True) -> None:
         """Require (or stop requiring) MFA for a user from now on."""
         with self._core.state.lock:

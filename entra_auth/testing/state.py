@@ -208,10 +208,15 @@ class State:
     def revoke_user(self, user_oid: str) -> None:
         """Revoke a user's sessions and refresh tokens; mark their access tokens for CAE."""
         with self.lock:
-            self.revoked_at[user_oid] = int(self.clock.now())
             for rt in self.refresh_tokens.values():
                 if rt.signin.user_oid == user_oid:
                     rt.revoked = True
             for sid in [s for s, sess in self.sessions.items() if sess.user_oid == user_oid]:
                 del self.sessions[sid]
+            self.revoke_access_tokens(user_oid)
+
+    def revoke_access_tokens(self, user_oid: str) -> None:
+        """Mark a user's access tokens issued so far for CAE; sessions and RTs stay valid."""
+        with self.lock:
+            self.revoked_at[user_oid] = int(self.clock.now())
             self.revoked_uti.update(self.issued_access_tokens.pop(user_oid, set()))

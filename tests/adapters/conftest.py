@@ -110,13 +110,8 @@ def token_requests(emu: Emulator) -> int:
 
 def revoke_access_tokens(emu: Emulator, username: str = ALICE) -> None:
     """A CAE critical event that rejects the user's access tokens but keeps refresh tokens
-    (e.g. a network location change). The emulator's public revoke_sessions() also revokes
-    refresh tokens, which forces a sign-in; this reaches into its state for the milder event."""
-    state = emu._core.state
-    oid = emu.user(username).object_id
-    with state.lock:
-        state.revoked_at[oid] = int(state.clock.now())
-        state.revoked_uti.update(state.issued_access_tokens.pop(oid, set()))
+    (e.g. a network location change)."""
+    emu.revoke_access_tokens(username)
 
 
 @dataclass

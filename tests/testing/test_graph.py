@@ -132,6 +132,29 @@ def test_cae_challenge_after_revocation(http: requests.Session, emu: Emulator) -
     assert _get(http, emu.graph_url, fresh).status_code == 200
 
 
+def test_access_token_revocation_keeps_refresh_tokens(http: requests.Session,
+                                                       emu: Emulator) -> None:
+    form = {"grant_type": "password", "client_id": PUBLIC_CLIENT_ID, "username": ALICE,
+            "password": ALICE_PASSWORD, "scope": "openid offline_access User.Read"}
+    first = token(http, emu, form).json()
+    emu.revoke_access_tokens(ALICE)
+    denied = _get(http, emu.graph_url, first["access_token"])
+    assert "TokenIssuedBeforeRevocationTimestamp" in _graph_error(
+        denied, 401, "InvalidAuthenticationToken")
+    claims = _challenge(denied)
+    refreshed = token(http, emu, {
+        "grant_type": "refresh_token", "client_id": PUBLIC_CLIENT_ID,
+        "refresh_token": first["refresh_token"], "scope": "openid offline_access User.Read",
+        "claims": json.dumps(claims)})
+    assert refreshed.status_code == 200, refreshed.text
+    assert _get(http, emu.graph_url, refreshed.json()["access_token"]).status_code == 200
+    emu.revoke_sessions(ALICE)  # the full revocation, by contrast, rejects the refresh token
+    again = token(http, emu, {
+        "grant_type": "refresh_token", "client_id": PUBLIC_CLIENT_ID,
+        "refresh_token": refreshed.json()["refresh_token"], "scope": "openid User.Read"})
+    assert again.status_code == 400 and "AADSTS50173" in again.json()["error_description"]
+
+
 def test_cae_can_require_the_client_capability(http: requests.Session, emu: Emulator) -> None:
     emu.settings.cae_requires_capability = True
     plain = _user_token(http, emu)
