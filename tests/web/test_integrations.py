@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from fastapi import FastAPI, Request
 
 from entra_auth.errors import InteractionRequiredError
 from entra_auth.protocol.www_authenticate import find_claims_challenge
@@ -28,6 +29,7 @@ from entra_auth.web import (
     current_caller,
     requires_auth,
 )
+from entra_auth.web.fastapi import FastAPIEntraAuth
 from entra_auth.web.wsgi import CALLER_KEY
 
 from .conftest import ALICE, user_token, validator
@@ -177,3 +179,37 @@ def _with_state(app: Any) -> Any:
         await app(scope, receive, send)
 
     return wrapped
+
+
+def test_fastapi_handler_decorated_with_requires_auth(emu: Emulator) -> None:
+    # (FastAPI resolves the handler's string annotations in this module's globals.)
+    app = FastAPI()
+    entra = FastAPIEntraAuth(WebApi(validator(emu)), app)
+
+    @app.get("/who")
+    @entra.requires_auth(scopes=["access_as_user"])
+    async def who(request: Request, verbose: bool = False) -> dict[str, Any]:
+        caller = current_caller()
+        return {"user": caller.token.username, "verbose": verbose}
+
+    with AsgiServer(app) as server:
+        bearer = {"Authorization": f"Bearer {user_token(emu)}"}
+        reply = requests.get(f"{server.url}/who?verbose=true", headers=bearer)
+        assert reply.json() == {"user": ALICE, "verbose": True}  # FastAPI saw the signature
+        denied = requests.get(f"{server.url}/who")
+        assert denied.status_code == 401 and denied.json() == {
+            "error": "unauthorized", "error_description": "no bearer token in the request"}
+
+
+def test_downstream_auth_is_cached_per_assertion_with_a_bound(emu: Emulator) -> None:
+    from .conftest import GRAPH_SCOPE, api_app
+
+    api = WebApi(validator(emu), api_app(emu), downstream_scopes=[GRAPH_SCOPE],
+                 allowed_hosts=["127.0.0.1"], max_cached_callers=1)
+    first = api.authenticate(f"Bearer {user_token(emu)}")
+    again = api.authenticate(f"Bearer {first.token.token}")
+    assert first.auth is again.auth
+    assert first.downstream(["https://graph.microsoft.com/Mail.Read"]) is not first.auth
+    assert first.auth is not again.downstream(["https://graph.microsoft.com/Mail.Read"])
+    with pytest.raises(ValueError):
+        WebApi(validator(emu)).authenticate(f"Bearer {first.token.token}").auth
