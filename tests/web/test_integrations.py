@@ -208,8 +208,10 @@ def test_downstream_auth_is_cached_per_assertion_with_a_bound(emu: Emulator) -> 
                  allowed_hosts=["127.0.0.1"], max_cached_callers=1)
     first = api.authenticate(f"Bearer {user_token(emu)}")
     again = api.authenticate(f"Bearer {first.token.token}")
-    assert first.auth is again.auth
-    assert first.downstream(["https://graph.microsoft.com/Mail.Read"]) is not first.auth
-    assert first.auth is not again.downstream(["https://graph.microsoft.com/Mail.Read"])
+    auth = first.auth
+    assert again.auth is auth  # same assertion and scopes: the same EntraAuth (and token)
+    mail = first.downstream(["https://graph.microsoft.com/Mail.Read"])
+    assert mail is not auth
+    assert first.auth is not auth  # max_cached_callers=1: the first one was evicted
     with pytest.raises(ValueError):
         WebApi(validator(emu)).authenticate(f"Bearer {first.token.token}").auth
