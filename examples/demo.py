@@ -1,110 +1,131 @@
-"""End-to-end demo against the built-in Entra ID emulator, with plain ``requests``.
+"""The end-to-end demo: a Graph-style script against the built-in Entra ID emulator.
 
-Starts the emulator, gets an app-only token (client credentials) and a user token
-(authorization code + PKCE, the sign-in page played over HTTP), calls the Graph-shaped
-``/v1.0/me``, then revokes the user's sessions and shows the CAE claims challenge and recovery.
+The whole story, with no Azure tenant: a public client signs Alice in with the device code flow
+(the emulator's test user approves on the device-login page), calls the Graph-shaped ``/v1.0/me``
+through ``requests`` and through ``httpx.AsyncClient`` (an ``entra_auth.aio`` app sharing the same
+cache), reuses the cached token silently, then Alice's sessions are revoked, the API answers with
+a Continuous Access Evaluation claims challenge, and the adapter recovers. Finally a daemon gets
+an app-only token. Run it with ``scripts/demo``.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import secrets
+import asyncio
+import re
+import ssl
 import sys
-from typing import Any
-from urllib.parse import urlencode
+import threading
+from collections.abc import Callable
 
+import httpx
+
+import entra_auth
+from entra_auth import EntraAuth, aio
 from entra_auth.testing import (
     PUBLIC_CLIENT_ID,
     WEB_APP_ID,
     WEB_APP_SECRET,
     Emulator,
-    complete_authorization,
+    enter_device_code,
 )
 
 USER, PASSWORD = "alice@contoso.onmicrosoft.com", "alice-password"
-REDIRECT_URI = "http://localhost:8400"
-
-
-def claims_of(jwt: str) -> dict[str, Any]:
-    payload = jwt.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))  # type: ignore[no-any-return]
+SCOPES = ["User.Read"]
+_CODE = re.compile(r"open the page (\S+) and enter the code (\S+)")
 
 
 def step(text: str) -> None:
-    print(f"\n== {text}")
+    print(f"\n== {text}", flush=True)
 
 
-def sign_in(emu: Emulator, endpoints: dict[str, str], claims: str | None = None) -> str:
-    """Authorization code + PKCE; returns an access token for Graph."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    params = {
-        "client_id": PUBLIC_CLIENT_ID, "response_type": "code", "redirect_uri": REDIRECT_URI,
-        "scope": "openid profile offline_access User.Read", "state": secrets.token_hex(8),
-        "code_challenge": challenge.rstrip(b"=").decode(), "code_challenge_method": "S256",
-        "login_hint": USER,
-    }
-    if claims:
-        params["claims"] = claims
-    url = f"{endpoints['authorization_endpoint']}?{urlencode(params)}"
-    print("   the browser opens the sign-in page and Alice types her password...")
-    response = complete_authorization(url, USER, PASSWORD, verify=emu.ca_bundle or True)
-    assert response["state"] == params["state"], "state mismatch"
-    print("   ...and the redirect URI receives:", ", ".join(sorted(response)))
-    with emu.requests_session() as http:
-        tokens = http.post(endpoints["token_endpoint"], data={
-            "grant_type": "authorization_code", "client_id": PUBLIC_CLIENT_ID,
-            "code": response["code"], "redirect_uri": REDIRECT_URI, "code_verifier": verifier,
-            "scope": params["scope"], "client_info": "1", **({"claims": claims} if claims else {}),
-        }, timeout=10).json()
-    print(f"   token response: {', '.join(sorted(tokens))}")
-    return str(tokens["access_token"])
+def alice_reads(emu: Emulator) -> Callable[[str], None]:
+    """The device-code prompt: show the message, and let 'Alice' approve it on her phone."""
+
+    def prompt(message: str) -> None:
+        print(f"   prompt: {message}")
+        match = _CODE.search(message)
+        if match is None:
+            raise SystemExit("demo: the device-code message has no URL and code")
+        flow = {"verification_uri": match.group(1), "user_code": match.group(2)}
+
+        def approve() -> None:
+            enter_device_code(flow, USER, PASSWORD, verify=emu.ca_bundle or True)
+            print(f"   (Alice entered {flow['user_code']} and signed in on her phone)")
+
+        threading.Thread(target=approve, daemon=True).start()
+
+    return prompt
+
+
+def token_requests(emu: Emulator) -> int:
+    return len(emu.requests_to("token"))
+
+
+async def async_calls(emu: Emulator, cache: entra_auth.SerializableTokenCache) -> list[int]:
+    app = aio.PublicClientApplication(
+        PUBLIC_CLIENT_ID, authority=emu.authority(), verify=emu.ca_bundle, token_cache=cache)
+    auth = EntraAuth(app, SCOPES, allowed_hosts=["127.0.0.1"])
+    tls = ssl.create_default_context(cafile=emu.ca_bundle)
+    async with app, httpx.AsyncClient(auth=auth, verify=tls) as client:
+        responses = await asyncio.gather(*(client.get(emu.graph_url) for _ in range(20)))
+    return [r.status_code for r in responses]
 
 
 def main() -> int:
-    with Emulator() as emu, emu.requests_session() as http:
-        step(f"Emulator running at {emu.base_url} (CA bundle {emu.ca_bundle})")
-        endpoints = http.get(f"{emu.authority()}/v2.0/.well-known/openid-configuration",
-                             timeout=10).json()
-        print("   token endpoint:", endpoints["token_endpoint"])
+    with Emulator() as emu:
+        step(f"Entra ID emulator at {emu.base_url} (its CA: {emu.ca_bundle})")
+        cache = entra_auth.SerializableTokenCache()
+        app = entra_auth.PublicClientApplication(
+            PUBLIC_CLIENT_ID, authority=emu.authority(), verify=emu.ca_bundle, token_cache=cache)
+        auth = EntraAuth(app, SCOPES, fallback="device", prompt=alice_reads(emu),
+                         allowed_hosts=["127.0.0.1"])
+        session = emu.requests_session()  # a requests.Session that trusts the emulator's CA
+        session.auth = auth
 
-        step("Client credentials: the web app asks for a Graph token with its secret")
-        app_token = http.post(endpoints["token_endpoint"], data={
-            "grant_type": "client_credentials", "client_id": WEB_APP_ID,
-            "client_secret": WEB_APP_SECRET, "scope": "https://graph.microsoft.com/.default",
-        }, timeout=10).json()
-        claims = claims_of(app_token["access_token"])
-        print(f"   got a {app_token['token_type']} token for aud={claims['aud']} "
-              f"with roles={claims.get('roles')} (expires in {app_token['expires_in']} s)")
+        step("requests: GET /v1.0/me; no one is signed in, so the device code flow starts")
+        me = session.get(emu.graph_url, timeout=30)
+        me.raise_for_status()
+        print(f"   200 OK: displayName={me.json()['displayName']!r}")
+        print(f"   accounts in the cache: {[a['username'] for a in app.get_accounts()]}")
 
-        step("A user flow: authorization code with PKCE for Alice")
-        user_token = sign_in(emu, endpoints)
+        step("requests: three more calls reuse the cached token silently")
+        before = token_requests(emu)
+        codes = [session.get(emu.graph_url, timeout=30).status_code for _ in range(3)]
+        print(f"   statuses {codes}, token requests sent: {token_requests(emu) - before}")
 
-        step("Calling the Graph-shaped API: GET /v1.0/me")
-        me = http.get(emu.graph_url, headers={"Authorization": f"Bearer {user_token}"},
-                      timeout=10)
-        print(f"   {me.status_code}: hello, {me.json()['displayName']} "
-              f"<{me.json()['userPrincipalName']}>")
+        step("httpx.AsyncClient: 20 concurrent calls through an entra_auth.aio app, same cache")
+        before = token_requests(emu)
+        codes = asyncio.run(async_calls(emu, cache))
+        print(f"   {codes.count(200)} x 200 OK, token requests sent: "
+              f"{token_requests(emu) - before}")
 
-        step("An admin revokes Alice's sessions (Continuous Access Evaluation)")
+        step("Alice's sessions are revoked (password reset); Graph now challenges her token")
         emu.revoke_sessions(USER)
-        denied = http.get(emu.graph_url, headers={"Authorization": f"Bearer {user_token}"},
-                          timeout=10)
-        header = denied.headers["WWW-Authenticate"]
-        challenge = base64.b64decode(header.split('claims="')[1].split('"')[0]).decode()
-        print(f"   {denied.status_code}: {denied.json()['error']['message']}")
-        print(f"   claims challenge: {challenge}")
+        raw = emu.requests_session().get(
+            emu.graph_url, headers={"Authorization": f"Bearer {auth.get_token()}"}, timeout=30)
+        print(f"   without the adapter: {raw.status_code}, "
+              f"WWW-Authenticate: {raw.headers.get('WWW-Authenticate', '')[:90]}...")
+        before = token_requests(emu)
+        me = session.get(emu.graph_url, timeout=30)
+        print(f"   with EntraAuth: the claims challenge is answered (silent refresh is refused, "
+              f"so the device flow signs Alice in again), then {me.status_code} "
+              f"{'OK' if me.ok else ''}; token requests: {token_requests(emu) - before}")
+        if not me.ok:
+            return 1
 
-        step("Alice signs in again, passing the challenge as the claims parameter")
-        fresh = sign_in(emu, endpoints, claims=challenge)
-        again = http.get(emu.graph_url, headers={"Authorization": f"Bearer {fresh}"},
-                         timeout=10)
-        print(f"   {again.status_code}: hello again, {again.json()['displayName']}")
-        ok = me.status_code == 200 and denied.status_code == 401 and again.status_code == 200
-        step(f"Done: the emulator answered {len(emu.requests)} requests")
-        return 0 if ok else 1
+        step("A daemon: app-only token (client credentials) through httpx.Client")
+        daemon = entra_auth.ConfidentialClientApplication(
+            WEB_APP_ID, client_credential=WEB_APP_SECRET, authority=emu.authority(),
+            verify=emu.ca_bundle)
+        tls = ssl.create_default_context(cafile=emu.ca_bundle)
+        with httpx.Client(auth=EntraAuth(daemon, ["https://graph.microsoft.com/.default"],
+                                         allowed_hosts=["127.0.0.1"]), verify=tls) as client:
+            echo = client.get(emu.echo_url)
+        print(f"   {echo.status_code}: the resource saw roles="
+              f"{echo.json().get('claims', {}).get('roles')}")
+
+        step("Done: every token came from the local emulator, over HTTPS on 127.0.0.1")
+        return 0 if echo.status_code == 200 else 1
 
 
 if __name__ == "__main__":
