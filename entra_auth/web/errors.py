@@ -154,8 +154,9 @@ class ClaimsChallengeError(WebAuthError):
         return cls(exc.claims)
 
 
-def response_for(exc: BaseException, challenge_params: Mapping[str, str] | None = None) -> (
-        AuthResponse | None):
+def response_for(
+    exc: BaseException, challenge_params: Mapping[str, str] | None = None
+) -> AuthResponse | None:
     """The response for an authentication failure, or None if ``exc`` is not one.
 
     Handles :class:`WebAuthError` and an :class:`InteractionRequiredError` with claims (a
