@@ -1,4 +1,5 @@
-"""Fixtures for the persistent caches: a real redis-server on loopback, an emulator with many APIs."""
+"""Fixtures for the persistent caches: a real redis-server on loopback, an emulator with 200 APIs.
+"""
 
 from __future__ import annotations
 
