@@ -1,0 +1,299 @@
+"""Run the side-by-side benchmark suite and print one Markdown table measured in this run.
+
+Run from the repository root: ``.venv/bin/python -m benchmarks.run [--quick]`` (or
+``python benchmarks/run.py``). Every figure is a median, measured in this process (imports:
+fresh interpreters) next to msal 1.39 / azure-identity / a static header on the same inputs;
+compare the ratios, not the absolute times, across machines. See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    __package__ = "benchmarks"
+
+from benchmarks import bench_concurrency, bench_import, bench_serialize, bench_silent
+from benchmarks._common import Timing, fmt_time
+
+SECTIONS = ("silent", "client_credentials", "azure_identity", "concurrency", "adapters",
+            "import", "serialize", "emulator")
+
+
+@dataclass(frozen=True)
+class Config:
+    """How much to measure."""
+
+    users: tuple[int, ...] = (1, 1_000, 10_000, 100_000)
+    rounds: int = 9
+    min_batch_s: float = 0.05
+    callers: int = 16
+    latency: float = 0.05
+    import_repeats: int = 15
+    serialize_users: int = 10_000
+    serialize_rounds: int = 5
+    adapter_requests: int = 300
+    adapter_rounds: int = 7
+    emulator_requests: int = 300
+    emulator_rounds: int = 5
+    emulator_clients: int = 4
+
+
+FULL = Config()
+QUICK = Config(users=(1, 1_000, 10_000), rounds=5, min_batch_s=0.02, latency=0.02,
+               import_repeats=5, serialize_rounds=3, adapter_requests=100, adapter_rounds=3,
+               emulator_requests=100, emulator_rounds=3)
+# For the smoke test: every row, in a few seconds.
+TINY = Config(users=(1, 100), rounds=3, min_batch_s=0.001, latency=0.01, import_repeats=1,
+              serialize_users=100, serialize_rounds=1, adapter_requests=5, adapter_rounds=1,
+              emulator_requests=5, emulator_rounds=1, emulator_clients=2)
+
+
+@dataclass
+class Row:
+    """One line of the table; ``values`` keeps the raw numbers (seconds, counts, rates)."""
+
+    section: str
+    name: str
+    ours: str
+    baseline: str
+    ratio: str
+    target: str = ""
+    met: bool | None = None
+    values: dict[str, float] = field(default_factory=dict)
+
+
+def _time_ratio(baseline: float, ours: float) -> str:
+    """Baseline time over ours: above 1 means entra_auth is faster."""
+    ratio = baseline / ours if ours > 0 else float("inf")
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.2f}x"
+
+
+def _time_row(section: str, name: str, timings: dict[str, Timing], baseline: str, *,
+              target_s: float | None = None) -> Row:
+    ours, theirs = timings["entra_auth"].median, timings[baseline].median
+    return Row(section, name, fmt_time(ours), f"{baseline}: {fmt_time(theirs)}",
+               _time_ratio(theirs, ours),
+               f"<= {fmt_time(target_s)}" if target_s is not None else "",
+               None if target_s is None else ours <= target_s,
+               {"entra_auth": ours, baseline: theirs})
+
+
+def silent_rows(config: Config) -> list[Row]:
+    """acquire_token_silent hits at each cache size, plus msal's exact-key case."""
+    rows = []
+    for users in config.users:
+        timings = bench_silent.silent_hit(users, rounds=config.rounds,
+                                          min_batch_s=config.min_batch_s)
+        plural = "s" if users != 1 else ""
+        rows.append(_time_row("silent", f"acquire_token_silent hit, {users:,} cached user{plural}",
+                              timings, "msal", target_s=20e-6))
+    exact = max(u for u in config.users if u <= 10_000)
+    timings = bench_silent.silent_hit(exact, rounds=config.rounds,
+                                      min_batch_s=config.min_batch_s, exact_scopes=True)
+    rows.append(_time_row("silent", f"acquire_token_silent hit, {exact:,} users, cached scopes "
+                          "== requested (msal's key lookup)", timings, "msal"))
+    return rows
+
+
+def client_credentials_rows(config: Config) -> list[Row]:
+    """acquire_token_for_client served from the cache."""
+    timings = bench_silent.client_credentials_hit(rounds=config.rounds,
+                                                  min_batch_s=config.min_batch_s)
+    return [_time_row("client_credentials", "acquire_token_for_client hit", timings, "msal",
+                      target_s=10e-6)]
+
+
+def azure_identity_rows(config: Config) -> list[Row]:
+    """azure-identity's ClientSecretCredential.get_token hit vs ours (if installed)."""
+    timings = bench_silent.azure_identity_hit(rounds=config.rounds,
+                                              min_batch_s=config.min_batch_s)
+    if timings is None:
+        return [Row("azure_identity", "get_token hit (azure-identity not installed)",
+                    "-", "-", "-")]
+    return [_time_row("azure_identity", "azure-core credential get_token hit "
+                      "(EntraTokenCredential vs ClientSecretCredential)",
+                      timings, "azure-identity")]
+
+
+def _count_row(name: str, ours: int, theirs: int, baseline: str) -> Row:
+    return Row("concurrency", name, str(ours), f"{baseline}: {theirs}",
+               f"{theirs / ours:.0f}x" if ours else "n/a", "1", ours == 1,
+               {"entra_auth": ours, "msal": theirs})
+
+
+def concurrency_rows(config: Config) -> list[Row]:
+    """Token requests sent by concurrent callers on one expired token."""
+    import msal
+
+    import entra_auth
+
+    n, latency = config.callers, config.latency
+    return [
+        _count_row(f"token requests: {n} threads, acquire_token_silent on one expired token",
+                   bench_concurrency.threads_silent_refresh(entra_auth, n, latency),
+                   bench_concurrency.threads_silent_refresh(msal, n, latency), "msal"),
+        _count_row(f"token requests: {n} threads, acquire_token_for_client, empty cache",
+                   bench_concurrency.threads_client_credentials(entra_auth, n, latency),
+                   bench_concurrency.threads_client_credentials(msal, n, latency), "msal"),
+        _count_row(f"token requests: {n} asyncio tasks (entra_auth.aio), one expired token",
+                   bench_concurrency.asyncio_silent_refresh(n, latency),
+                   bench_concurrency.asyncio_msal_in_threads(n, latency),
+                   "msal (no async API; sync call in threads)"),
+    ]
+
+
+def adapter_rows(config: Config) -> list[Row]:
+    """EntraAuth's per-request time vs a static header (benchmarks/bench_adapters.py)."""
+    from benchmarks import bench_adapters
+    from entra_auth.testing import Emulator
+
+    server, url = bench_adapters.start_server()
+    try:
+        with Emulator() as emu:
+            measured = bench_adapters.overhead(emu, url, config.adapter_requests,
+                                               config.adapter_rounds)
+    finally:
+        server.shutdown()
+    rows = []
+    for client, (plain, authed) in measured.items():
+        rows.append(Row("adapters", f"GET per request, {client} + EntraAuth vs static header",
+                        f"{fmt_time(authed)} ({(authed - plain) * 1e6:+.1f} us)",
+                        f"static header: {fmt_time(plain)}", _time_ratio(plain, authed),
+                        values={"entra_auth": authed, "static header": plain}))
+    return rows
+
+
+def import_rows(config: Config) -> list[Row]:
+    """``import entra_auth`` vs ``import msal`` in fresh interpreters."""
+    times = bench_import.import_times(repeats=config.import_repeats)
+    ours, ours_heavy = times["entra_auth"]
+    theirs, _ = times["msal"]
+    return [Row("import", "import entra_auth vs import msal (fresh interpreter)",
+                fmt_time(ours), f"msal: {fmt_time(theirs)}", _time_ratio(theirs, ours),
+                "<= 30.0 ms", ours <= 0.030 and not ours_heavy,
+                {"entra_auth": ours, "msal": theirs})]
+
+
+def serialize_rows(config: Config) -> list[Row]:
+    """Cache serialize()/deserialize() of ``serialize_users`` users."""
+    measured = bench_serialize.serialize_deserialize(config.serialize_users,
+                                                     rounds=config.serialize_rounds)
+    return [_time_row("serialize", f"cache {op}(), {config.serialize_users:,} users",
+                      timings, "msal") for op, timings in measured.items()]
+
+
+def emulator_rows(config: Config) -> list[Row]:
+    """Emulator throughput (benchmarks/bench_emulator.py) and a full token round trip."""
+    from benchmarks import bench_emulator, bench_roundtrip
+    from entra_auth.testing import Emulator
+
+    with Emulator() as emu:
+        rates = bench_roundtrip.roundtrip_rates(emu, config.emulator_requests,
+                                                config.emulator_rounds)
+        one = bench_roundtrip.median_rate(
+            lambda: bench_emulator._sequential(emu, config.emulator_requests),
+            config.emulator_rounds)
+        many = bench_roundtrip.median_rate(
+            lambda: bench_emulator._concurrent(emu, config.emulator_requests,
+                                               config.emulator_clients),
+            config.emulator_rounds)
+    ours, theirs = rates["entra_auth"], rates["msal"]
+    return [
+        Row("emulator", "acquire_token_for_client via the emulator (HTTPS, cache bypassed)",
+            f"{ours:,.0f} tokens/s", f"msal: {theirs:,.0f} tokens/s", f"{ours / theirs:.2f}x",
+            values={"entra_auth": ours, "msal": theirs}),
+        Row("emulator", "emulator token endpoint, 1 keep-alive client (requests)",
+            f"{one:,.0f} tokens/s", "-", "-", values={"entra_auth": one}),
+        Row("emulator", f"emulator token endpoint, {config.emulator_clients} concurrent clients",
+            f"{many:,.0f} tokens/s", "-", "-", values={"entra_auth": many}),
+    ]
+
+
+MEASURES: dict[str, Callable[[Config], list[Row]]] = {
+    "silent": silent_rows,
+    "client_credentials": client_credentials_rows,
+    "azure_identity": azure_identity_rows,
+    "concurrency": concurrency_rows,
+    "adapters": adapter_rows,
+    "import": import_rows,
+    "serialize": serialize_rows,
+    "emulator": emulator_rows,
+}
+
+
+def collect(config: Config, sections: Iterable[str] = SECTIONS,
+            progress: Callable[[str], None] | None = None) -> list[Row]:
+    """Measure the chosen sections, in order; return their rows."""
+    rows: list[Row] = []
+    for section in sections:
+        if progress:
+            progress(section)
+        rows.extend(MEASURES[section](config))
+    return rows
+
+
+def environment() -> dict[str, str]:
+    """Versions and machine facts printed above the table."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def ver(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return {"python": platform.python_version(), "entra_auth": ver("entra_auth"),
+            "msal": ver("msal"), "azure-identity": ver("azure-identity"),
+            "cpus": str(os.cpu_count()), "load average (1 min) at start": f"{load:.1f}"}
+
+
+def render_markdown(rows: list[Row]) -> str:
+    """The rows as a Markdown table."""
+    lines = ["| benchmark | entra_auth | baseline | ratio | target |",
+             "|---|---|---|---|---|"]
+    for row in rows:
+        verdict = "" if row.met is None else (" met" if row.met else " **missed**")
+        target = f"{row.target}{verdict}" if row.target else ""
+        lines.append(f"| {row.name} | {row.ours} | {row.baseline} | {row.ratio} | {target} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer rounds, cache sizes up to 10k users (about a minute)")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
+                        help=f"measure only these sections: {', '.join(SECTIONS)}")
+    parser.add_argument("--users", type=int, nargs="+", help="cache sizes for the silent rows")
+    parser.add_argument("--json", type=Path, help="also write rows and environment as JSON")
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else FULL
+    if args.users:
+        config = replace(config, users=tuple(args.users))
+    env = environment()
+    started = time.perf_counter()
+    rows = collect(config, args.only or SECTIONS,
+                   progress=lambda s: print(f"measuring {s} ...", file=sys.stderr, flush=True))
+    elapsed = time.perf_counter() - started
+    print(", ".join(f"{k} {v}" for k, v in env.items()) + f"; took {elapsed:.0f} s")
+    print("ratio = baseline time / entra_auth time (above 1: entra_auth is faster); for token "
+          "requests baseline count / ours; for tokens/s ours / baseline.\n")
+    print(render_markdown(rows))
+    if args.json:
+        args.json.write_text(json.dumps({"environment": env, "config": asdict(config),
+                                         "rows": [asdict(r) for r in rows]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
