@@ -186,3 +186,14 @@ def test_async_credential_in_the_async_policy(emu: Emulator) -> None:
 
     asyncio.run(run())
     assert '"acrs"' in emu.requests_to("token")[-1].form["claims"]
+
+
+def test_policy_recovers_from_a_cae_revocation(emu: Emulator) -> None:
+    credential = Recording(EntraTokenCredential(signed_in_app(emu), clock=emu.now))
+    run = pipeline(emu, credential).run
+    assert run(HttpRequest("GET", emu.graph_url)).http_response.status_code == 200
+    emu.revoke_access_tokens(ALICE)  # a critical event: access tokens die, sessions live
+    reply = run(HttpRequest("GET", emu.graph_url)).http_response
+    assert reply.status_code == 200
+    assert '"nbf"' in credential.calls[-1]["claims"]
+    assert emu.requests_to("token")[-1].grant_type == "refresh_token"
