@@ -211,9 +211,12 @@ def guarded(args: argparse.Namespace, body: Callable[[argparse.Namespace], int])
 
 
 def _classify(exc: Exception) -> tuple[int, str]:
+    from ..environment import EnvironmentConfigError
     from ..errors import CacheError, EntraAuthError, InteractionRequiredError, TransportFailure
 
     text = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    if isinstance(exc, EnvironmentConfigError):
+        return EXIT_USAGE, text
     if isinstance(exc, InteractionRequiredError):
         return EXIT_NOT_SIGNED_IN, f"{text} (run `entra-auth login`)"
     if isinstance(exc, TransportFailure):
