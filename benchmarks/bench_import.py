@@ -41,8 +41,12 @@ def import_once(module: str) -> tuple[float, list[str]]:
 
 def import_times(modules: tuple[str, ...] = ("entra_auth", "msal"),
                  repeats: int = 15) -> dict[str, tuple[float, list[str]]]:
-    """Median import seconds of each module (alternating), with the heavy modules it loaded."""
-    for module in modules:  # warm the OS file cache and the .pyc files
+    """Median import seconds of each module (alternating), with the heavy modules it loaded.
+
+    One unmeasured import of each comes first (warms the OS file cache and ``.pyc`` files)
+    unless ``repeats`` is 1.
+    """
+    for module in modules if repeats > 1 else ():
         import_once(module)
     samples: dict[str, list[float]] = {m: [] for m in modules}
     loaded: dict[str, list[str]] = {}

@@ -233,12 +233,19 @@ MEASURES: dict[str, Callable[[Config], list[Row]]] = {
 
 def collect(config: Config, sections: Iterable[str] = SECTIONS,
             progress: Callable[[str], None] | None = None) -> list[Row]:
-    """Measure the chosen sections, in order; return their rows."""
+    """Measure the chosen sections, in order; return their rows.
+
+    A section that raises gives one row saying so (``met`` False) and the run goes on.
+    """
     rows: list[Row] = []
     for section in sections:
         if progress:
             progress(section)
-        rows.extend(MEASURES[section](config))
+        try:
+            rows.extend(MEASURES[section](config))
+        except Exception as exc:  # report and measure the rest
+            rows.append(Row(section, f"{section}: FAILED ({type(exc).__name__}: {exc})"[:200],
+                            "-", "-", "-", "", False))
     return rows
 
 
@@ -293,6 +300,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         args.json.write_text(json.dumps({"environment": env, "config": asdict(config),
                                          "rows": [asdict(r) for r in rows]}, indent=2))
+    if any(r.ours == "-" and r.met is False for r in rows):
+        sys.exit(1)
 
 
 if __name__ == "__main__":
