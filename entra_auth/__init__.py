@@ -24,6 +24,10 @@ _EXPORTS: dict[str, str] = {
     "CacheError": ".errors",
     "TokenCache": ".cache",
     "SerializableTokenCache": ".cache",
+    "FileTokenCache": ".cache.file_cache",
+    "RedisTokenCache": ".cache.redis_cache",
+    "AsyncRedisTokenCache": ".cache.redis_async",
+    "CacheEncryption": ".cache.encryption",
     "ClientApplication": ".application",
     "PublicClientApplication": ".application",
     "ConfidentialClientApplication": ".application",
@@ -54,6 +58,8 @@ __all__ = [
     "AZURE_PUBLIC",
     "AZURE_US_GOVERNMENT",
     "AuthorityBuilder",
+    "AsyncRedisTokenCache",
+    "CacheEncryption",
     "CacheError",
     "ClientApplication",
     "ConfidentialClientApplication",
@@ -64,6 +70,8 @@ __all__ = [
     "EntraAuthError",
     "InteractionRequiredError",
     "ProtocolError",
+    "FileTokenCache",
+    "RedisTokenCache",
     "SerializableTokenCache",
     "TokenCache",
     "TokenRequestError",
@@ -94,6 +102,10 @@ if TYPE_CHECKING:
     )
     from .azure_credential import EntraTokenCredential
     from .cache import SerializableTokenCache, TokenCache
+    from .cache.encryption import CacheEncryption
+    from .cache.file_cache import FileTokenCache
+    from .cache.redis_async import AsyncRedisTokenCache
+    from .cache.redis_cache import RedisTokenCache
     from .environment import EnvironmentConfigError, from_environment
     from .errors import (
         CacheError,

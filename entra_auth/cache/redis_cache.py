@@ -45,6 +45,10 @@ class Mirror:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._items)
+
     def drop(self, key: str) -> None:
         with self._lock:
             self._items.pop(key, None)
@@ -76,6 +80,45 @@ def _text(value: Any) -> str:
 def redis_error(exc: Exception, doing: str) -> CacheError:
     """A CacheError for a failed Redis call (the message names the error type, no data)."""
     return CacheError("cache_backend_error", f"Redis failed while {doing}: {type(exc).__name__}")
+
+
+def adopt_reply(
+    codec: PartitionCodec, mirror: Mirror, key: str,
+    known: tuple[str, TokenCache] | None, reply: list[Any],
+) -> TokenCache:
+    """The partition view for a READ_SCRIPT reply, remembered in ``mirror``."""
+    if not reply:
+        mirror.drop(key)
+        return TokenCache()
+    version = _text(reply[0])
+    if len(reply) == 1 and known is not None:
+        return known[1]
+    try:
+        view = codec.build_view(list(reply[1]), key)
+    except CacheError:
+        raise
+    except (ValueError, UnicodeDecodeError):
+        raise CacheError("cache_corrupt", f"a cache entry in {key} is not valid") from None
+    mirror.put(key, version, view)
+    return view
+
+
+def plan_writes(
+    codec: PartitionCodec, mirror: Mirror, changes: dict[str, Change], now: int
+) -> list[tuple[str, str, list[Any]]]:
+    """(key, new version, WRITE_SCRIPT args) per changed partition."""
+    plans = []
+    for key, change in changes.items():
+        known = mirror.get(key)
+        if known is not None:  # expired access tokens we know of leave with this write
+            change.deletes += [f for f in expired_fields(known[1], now)
+                               if f not in change.sets and f not in change.deletes]
+        if not change.sets and not change.deletes:
+            continue
+        version = codec.new_version()
+        plans.append((key, version, codec.write_args(
+            version, change.ttl_ms, change.sets, change.deletes)))
+    return plans
 
 
 class RedisTokenCache(PartitionedTokenCache):
@@ -137,41 +180,10 @@ class RedisTokenCache(PartitionedTokenCache):
             reply = self._read(keys=[key], args=[known[0] if known else ""])
         except Exception as exc:  # redis.RedisError and connection errors alike
             raise redis_error(exc, "reading the cache") from None
-        return self._adopt(key, known, reply)
-
-    def _adopt(
-        self, key: str, known: tuple[str, TokenCache] | None, reply: list[Any]
-    ) -> TokenCache:
-        if not reply:
-            self._mirror.drop(key)
-            return TokenCache()
-        version = _text(reply[0])
-        if len(reply) == 1 and known is not None:
-            return known[1]
-        try:
-            view = self._codec.build_view(list(reply[1]), key)
-        except (ValueError, UnicodeDecodeError) as exc:
-            if isinstance(exc, CacheError):
-                raise
-            raise CacheError("cache_corrupt", f"a cache entry in {key} is not valid") from None
-        self._mirror.put(key, version, view)
-        return view
-
-    def _plan(self, changes: dict[str, Change], now: int) -> list[tuple[str, str, list[Any]]]:
-        plans = []
-        for key, change in changes.items():
-            known = self._mirror.get(key)
-            if known is not None:  # expired access tokens we know of leave with this write
-                change.deletes += [f for f in expired_fields(known[1], now) if f not in change.sets]
-            if not change.sets and not change.deletes:
-                continue
-            version = self._codec.new_version()
-            plans.append((key, version, self._codec.write_args(
-                version, change.ttl_ms, change.sets, change.deletes)))
-        return plans
+        return adopt_reply(self._codec, self._mirror, key, known, reply)
 
     def _apply(self, changes: dict[str, Change], now: int) -> None:
-        plans = self._plan(changes, now)
+        plans = plan_writes(self._codec, self._mirror, changes, now)
         if not plans:
             return
         try:
