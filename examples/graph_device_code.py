@@ -20,6 +20,7 @@ import re
 import sys
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -67,7 +68,7 @@ def main(args: argparse.Namespace, prompt: Any = None) -> int:
     session = requests.Session()
     session.auth = EntraAuth(app, ["User.Read"], fallback="device",
                              prompt=prompt or (lambda m: print(m, flush=True)),
-                             allowed_hosts=[requests.utils.urlparse(graph).netloc])
+                             allowed_hosts=[urlsplit(graph).netloc])
     reply = session.get(f"{graph}/v1.0/me", verify=args.ca_bundle or True, timeout=30)
     if reply.status_code != 200:
         print(f"Graph answered HTTP {reply.status_code}: {reply.text[:200]}", file=sys.stderr)
