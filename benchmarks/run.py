@@ -53,7 +53,7 @@ QUICK = Config(users=(1, 1_000, 10_000), rounds=5, min_batch_s=0.02, latency=0.0
                import_repeats=5, serialize_rounds=3, adapter_requests=100, adapter_rounds=3,
                emulator_requests=100, emulator_rounds=3)
 # For the smoke test: every row, in a few seconds.
-TINY = Config(users=(1, 100), rounds=3, min_batch_s=0.001, latency=0.01, import_repeats=1,
+TINY = Config(users=(1, 100), rounds=3, min_batch_s=0.001, latency=0.05, import_repeats=1,
               serialize_users=100, serialize_rounds=1, adapter_requests=5, adapter_rounds=1,
               emulator_requests=5, emulator_rounds=1, emulator_clients=2)
 

@@ -40,7 +40,9 @@ def test_every_section_has_its_rows(rows: list[run.Row]) -> None:
 def test_single_flight_sends_one_token_request(rows: list[run.Row]) -> None:
     for row in (r for r in rows if r.section == "concurrency"):
         assert row.values["entra_auth"] == 1, row
-        assert row.values["msal"] == run.TINY.callers, row  # msal 1.39 has no single-flight
+        # msal 1.39 has no single-flight: every caller that sees the expired token sends
+        # one (fewer than all only when a thread starts after the first reply is cached)
+        assert 1 < row.values["msal"] <= run.TINY.callers, row
         assert row.met is True
 
 
