@@ -44,18 +44,26 @@ class Timing:
     samples: list[float] = field(default_factory=list)
 
 
-def _batch_time(fn: Callable[[], object], calls: int) -> float:
-    start = time.perf_counter()
+Clock = Callable[[], float]
+# CPU time of this process: on a machine shared with other jobs, being descheduled does not
+# count, so single-threaded in-process measurements stay comparable from run to run.
+CPU_TIME: Clock = time.process_time
+WALL_TIME: Clock = time.perf_counter
+
+
+def _batch_time(fn: Callable[[], object], calls: int, clock: Clock) -> float:
+    start = clock()
     for _ in range(calls):
         fn()
-    return time.perf_counter() - start
+    return clock() - start
 
 
-def calls_per_batch(fn: Callable[[], object], min_batch_s: float, max_calls: int = 1 << 16) -> int:
+def calls_per_batch(fn: Callable[[], object], min_batch_s: float, max_calls: int = 1 << 16,
+                    clock: Clock = CPU_TIME) -> int:
     """How many calls of ``fn`` make a batch of at least ``min_batch_s`` (doubling search)."""
     calls = 1
     while calls < max_calls:
-        if _batch_time(fn, calls) >= min_batch_s:
+        if _batch_time(fn, calls, clock) >= min_batch_s:
             return calls
         calls *= 2
     return calls
@@ -67,26 +75,28 @@ def interleaved(
     rounds: int,
     min_batch_s: float,
     warmup: int = 3,
+    clock: Clock = CPU_TIME,
 ) -> dict[str, Timing]:
     """Time each contender in alternating rounds; return median seconds per call.
 
     Each contender is called ``warmup`` times first, then a batch size is chosen so that a
     batch lasts at least ``min_batch_s``. Every round times one batch of each contender in
     turn (so machine noise hits all of them alike). The garbage collector is paused during
-    a batch, as :mod:`timeit` does.
+    a batch, as :mod:`timeit` does. ``clock`` is the process's CPU time by default (for
+    code that does no I/O and runs in one thread), or :data:`WALL_TIME`.
     """
     sizes: dict[str, int] = {}
     for name, fn in contenders.items():
         for _ in range(warmup):
             fn()
-        sizes[name] = calls_per_batch(fn, min_batch_s)
+        sizes[name] = calls_per_batch(fn, min_batch_s, clock=clock)
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, fn in contenders.items():
             gc.collect()
             gc.disable()
             try:
-                samples[name].append(_batch_time(fn, sizes[name]) / sizes[name])
+                samples[name].append(_batch_time(fn, sizes[name], clock) / sizes[name])
             finally:
                 gc.enable()
     return {name: Timing(statistics.median(s), s) for name, s in samples.items()}

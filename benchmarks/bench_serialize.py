@@ -16,11 +16,11 @@ import msal
 
 import entra_auth
 
-from ._common import Timing, cache_document, fmt_time, interleaved
+from ._common import CPU_TIME, Clock, Timing, cache_document, fmt_time, interleaved
 
 
-def serialize_deserialize(users: int, *, rounds: int,
-                          min_batch_s: float = 0.0) -> dict[str, dict[str, Timing]]:
+def serialize_deserialize(users: int, *, rounds: int, min_batch_s: float = 0.0,
+                          clock: Clock = CPU_TIME) -> dict[str, dict[str, Timing]]:
     """Median seconds of ``serialize()`` and ``deserialize()`` per library, keyed
     ``{"serialize": {"entra_auth": ..., "msal": ...}, "deserialize": {...}}``."""
     document = cache_document(users)
@@ -32,11 +32,11 @@ def serialize_deserialize(users: int, *, rounds: int,
     return {
         "serialize": interleaved(
             {"entra_auth": ours.serialize, "msal": theirs.serialize},
-            rounds=rounds, min_batch_s=min_batch_s, warmup=1),
+            rounds=rounds, min_batch_s=min_batch_s, warmup=1, clock=clock),
         "deserialize": interleaved(
             {"entra_auth": lambda: entra_auth.SerializableTokenCache().deserialize(document),
              "msal": lambda: msal.SerializableTokenCache().deserialize(document)},
-            rounds=rounds, min_batch_s=min_batch_s, warmup=1),
+            rounds=rounds, min_batch_s=min_batch_s, warmup=1, clock=clock),
     }
 
 

@@ -24,10 +24,12 @@ from ._common import (
     AUTHORITY,
     CLIENT_ID,
     CLIENT_SECRET,
+    CPU_TIME,
     GRAPH_TARGET,
     SCOPES,
     TENANT,
     CannedEntra,
+    Clock,
     Timing,
     account_of,
     cache_document,
@@ -55,7 +57,7 @@ def _silent_call(lib: Any, document: str, accounts: list[dict[str, Any]]) -> Cal
 
 
 def silent_hit(users: int, *, rounds: int, min_batch_s: float, exact_scopes: bool = False,
-               seed: int = 1) -> dict[str, Timing]:
+               seed: int = 1, clock: Clock = CPU_TIME) -> dict[str, Timing]:
     """Median ``acquire_token_silent`` cache-hit time with ``users`` cached users.
 
     The cached tokens' target is what Entra returns for Graph (``User.Read email openid
@@ -68,7 +70,7 @@ def silent_hit(users: int, *, rounds: int, min_batch_s: float, exact_scopes: boo
     contenders = {"entra_auth": _silent_call(entra_auth, document, accounts),
                   "msal": _silent_call(msal, document, accounts)}
     del document
-    return interleaved(contenders, rounds=rounds, min_batch_s=min_batch_s)
+    return interleaved(contenders, rounds=rounds, min_batch_s=min_batch_s, clock=clock)
 
 
 def _client_credentials_call(lib: Any) -> Callable[[], Any]:
@@ -82,11 +84,12 @@ def _client_credentials_call(lib: Any) -> Callable[[], Any]:
     return lambda: app.acquire_token_for_client(APP_SCOPES)
 
 
-def client_credentials_hit(*, rounds: int, min_batch_s: float) -> dict[str, Timing]:
+def client_credentials_hit(*, rounds: int, min_batch_s: float,
+                           clock: Clock = CPU_TIME) -> dict[str, Timing]:
     """Median ``acquire_token_for_client`` time when the app token is cached."""
     return interleaved({"entra_auth": _client_credentials_call(entra_auth),
                         "msal": _client_credentials_call(msal)},
-                       rounds=rounds, min_batch_s=min_batch_s)
+                       rounds=rounds, min_batch_s=min_batch_s, clock=clock)
 
 
 # -- azure-identity ---------------------------------------------------------------------------
@@ -141,7 +144,8 @@ def _our_credential(app: Any) -> Any:
     return EntraTokenCredential(app)
 
 
-def azure_identity_hit(*, rounds: int, min_batch_s: float) -> dict[str, Timing] | None:
+def azure_identity_hit(*, rounds: int, min_batch_s: float,
+                       clock: Clock = CPU_TIME) -> dict[str, Timing] | None:
     """``ClientSecretCredential.get_token`` cache hit vs ours; None without azure-identity."""
     try:
         from azure.core.pipeline.transport import RequestsTransport
@@ -166,7 +170,7 @@ def azure_identity_hit(*, rounds: int, min_batch_s: float) -> dict[str, Timing] 
     assert http.token_posts == 1
     return interleaved({"entra_auth": lambda: ours.get_token(*APP_SCOPES),
                         "azure-identity": lambda: theirs.get_token(*APP_SCOPES)},
-                       rounds=rounds, min_batch_s=min_batch_s)
+                       rounds=rounds, min_batch_s=min_batch_s, clock=clock)
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     __package__ = "benchmarks"
 
 from benchmarks import bench_concurrency, bench_import, bench_serialize, bench_silent
-from benchmarks._common import Timing, fmt_time
+from benchmarks._common import CPU_TIME, WALL_TIME, Clock, Timing, fmt_time
 
 SECTIONS = ("silent", "client_credentials", "azure_identity", "concurrency", "adapters",
             "import", "serialize", "emulator")
@@ -46,6 +46,12 @@ class Config:
     emulator_requests: int = 300
     emulator_rounds: int = 5
     emulator_clients: int = 4
+    wall_clock: bool = False  # in-process timings: CPU time of the process unless True
+
+    @property
+    def clock(self) -> Clock:
+        """The clock for in-process, single-threaded timings."""
+        return WALL_TIME if self.wall_clock else CPU_TIME
 
 
 FULL = Config()
@@ -93,12 +99,12 @@ def silent_rows(config: Config) -> list[Row]:
     rows = []
     for users in config.users:
         timings = bench_silent.silent_hit(users, rounds=config.rounds,
-                                          min_batch_s=config.min_batch_s)
+                                          min_batch_s=config.min_batch_s, clock=config.clock)
         plural = "s" if users != 1 else ""
         rows.append(_time_row("silent", f"acquire_token_silent hit, {users:,} cached user{plural}",
                               timings, "msal", target_s=20e-6))
     exact = max(u for u in config.users if u <= 10_000)
-    timings = bench_silent.silent_hit(exact, rounds=config.rounds,
+    timings = bench_silent.silent_hit(exact, rounds=config.rounds, clock=config.clock,
                                       min_batch_s=config.min_batch_s, exact_scopes=True)
     rows.append(_time_row("silent", f"acquire_token_silent hit, {exact:,} users, cached scopes "
                           "== requested (msal's key lookup)", timings, "msal"))
@@ -107,7 +113,7 @@ def silent_rows(config: Config) -> list[Row]:
 
 def client_credentials_rows(config: Config) -> list[Row]:
     """acquire_token_for_client served from the cache."""
-    timings = bench_silent.client_credentials_hit(rounds=config.rounds,
+    timings = bench_silent.client_credentials_hit(rounds=config.rounds, clock=config.clock,
                                                   min_batch_s=config.min_batch_s)
     return [_time_row("client_credentials", "acquire_token_for_client hit", timings, "msal",
                       target_s=10e-6)]
@@ -115,7 +121,7 @@ def client_credentials_rows(config: Config) -> list[Row]:
 
 def azure_identity_rows(config: Config) -> list[Row]:
     """azure-identity's ClientSecretCredential.get_token hit vs ours (if installed)."""
-    timings = bench_silent.azure_identity_hit(rounds=config.rounds,
+    timings = bench_silent.azure_identity_hit(rounds=config.rounds, clock=config.clock,
                                               min_batch_s=config.min_batch_s)
     if timings is None:
         return [Row("azure_identity", "get_token hit (azure-identity not installed)",
@@ -186,7 +192,7 @@ def import_rows(config: Config) -> list[Row]:
 
 def serialize_rows(config: Config) -> list[Row]:
     """Cache serialize()/deserialize() of ``serialize_users`` users."""
-    measured = bench_serialize.serialize_deserialize(config.serialize_users,
+    measured = bench_serialize.serialize_deserialize(config.serialize_users, clock=config.clock,
                                                      rounds=config.serialize_rounds)
     return [_time_row("serialize", f"cache {op}(), {config.serialize_users:,} users",
                       timings, "msal") for op, timings in measured.items()]
@@ -249,6 +255,10 @@ def collect(config: Config, sections: Iterable[str] = SECTIONS,
     return rows
 
 
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
+
+
 def environment() -> dict[str, str]:
     """Versions and machine facts printed above the table."""
     from importlib.metadata import PackageNotFoundError, version
@@ -259,10 +269,9 @@ def environment() -> dict[str, str]:
         except PackageNotFoundError:
             return "not installed"
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return {"python": platform.python_version(), "entra_auth": ver("entra_auth"),
             "msal": ver("msal"), "azure-identity": ver("azure-identity"),
-            "cpus": str(os.cpu_count()), "load average (1 min) at start": f"{load:.1f}"}
+            "cpus": str(os.cpu_count()), "load average (1 min) at start": _load()}
 
 
 def render_markdown(rows: list[Row]) -> str:
@@ -284,15 +293,21 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"measure only these sections: {', '.join(SECTIONS)}")
     parser.add_argument("--users", type=int, nargs="+", help="cache sizes for the silent rows")
     parser.add_argument("--json", type=Path, help="also write rows and environment as JSON")
+    parser.add_argument("--wall-clock", action="store_true",
+                        help="time in-process rows by wall clock instead of CPU time")
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     if args.users:
         config = replace(config, users=tuple(args.users))
+    if args.wall_clock:
+        config = replace(config, wall_clock=True)
     env = environment()
     started = time.perf_counter()
     rows = collect(config, args.only or SECTIONS,
                    progress=lambda s: print(f"measuring {s} ...", file=sys.stderr, flush=True))
     elapsed = time.perf_counter() - started
+    env["load average (1 min) at end"] = _load()
+    env["in-process timings"] = "wall clock" if config.wall_clock else "CPU time"
     print(", ".join(f"{k} {v}" for k, v in env.items()) + f"; took {elapsed:.0f} s")
     print("ratio = baseline time / entra_auth time (above 1: entra_auth is faster); for token "
           "requests baseline count / ours; for tokens/s ours / baseline.\n")
