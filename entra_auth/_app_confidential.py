@@ -8,23 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from ._app_base import ClientApplication
+from ._app_core import ConfidentialRules
 from .protocol import app_flows
 
 __all__ = ["ConfidentialClientApplication"]
 
 
-class ConfidentialClientApplication(ClientApplication):
+class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
     """An application with a credential (secret, certificate or assertion)."""
-
-    def __init__(self, client_id: str, client_credential: Any = None, **kwargs: Any) -> None:
-        """Create a confidential client. Takes :class:`ClientApplication`'s arguments.
-
-        Raises:
-            ValueError: no or an unusable ``client_credential``.
-        """
-        if client_credential is None:
-            raise ValueError("A confidential client application needs a client_credential")
-        super().__init__(client_id, client_credential, **kwargs)
 
     def acquire_token_for_client(
         self, scopes: list[str], claims_challenge: str | None = None, **kwargs: Any
@@ -39,17 +30,12 @@ class ConfidentialClientApplication(ClientApplication):
             A token result (``token_source`` ``cache`` or ``identity_provider``) or an
             error dict.
         """
-        flow = app_flows.for_client(self._ctx, self.authority, scopes, claims_challenge)
-        if claims_challenge:
-            return self._result(self._run(flow))
-        key = ("client_credentials", self.client_id, " ".join(sorted(map(str, scopes or []))))
-        return self._result(self._single_flight.do(key, lambda: self._run(flow)))
+        return self._result(self._run(app_flows.for_client(
+            self._ctx, self.authority, scopes, claims_challenge)))
 
     def remove_tokens_for_client(self) -> None:
         """Remove the app-only tokens :meth:`acquire_token_for_client` cached."""
-        self._ctx.cache.remove_app_tokens(
-            client_id=self.client_id, environments=[self.authority.instance]
-        )
+        self._remove_app_tokens()
 
     def acquire_token_on_behalf_of(
         self,

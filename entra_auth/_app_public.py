@@ -9,40 +9,14 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from ._app_base import ClientApplication
+from ._app_core import PublicRules
 from .protocol import app_flows
 
 __all__ = ["PublicClientApplication"]
 
 
-class PublicClientApplication(ClientApplication):
+class PublicClientApplication(PublicRules, ClientApplication):
     """An application that can't keep a secret: it signs users in."""
-
-    DEVICE_FLOW_CORRELATION_ID = "_correlation_id"
-    CONSOLE_WINDOW_HANDLE = object()
-
-    def __init__(
-        self,
-        client_id: str,
-        client_credential: Any = None,
-        *,
-        enable_broker_on_windows: bool | None = None,
-        enable_broker_on_mac: bool | None = None,
-        enable_broker_on_linux: bool | None = None,
-        enable_broker_on_wsl: bool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Create a public client. Takes :class:`ClientApplication`'s keyword arguments.
-
-        Raises:
-            ValueError: ``client_credential`` is given (public clients have no secret).
-        """
-        if client_credential is not None:
-            raise ValueError("A public client application must not be given a client_credential")
-        super().__init__(client_id, None, **kwargs)
-        self._broker_requested = self._broker_requested or any(
-            (enable_broker_on_windows, enable_broker_on_mac, enable_broker_on_linux,
-             enable_broker_on_wsl)
-        )
 
     def acquire_token_interactive(
         self,

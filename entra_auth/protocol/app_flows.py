@@ -2,6 +2,8 @@
 
 Each function composes discovery -> (silent) -> grant -> cache write with ``yield from``;
 :func:`guard` turns a :class:`FlowError` raised anywhere inside into the error dict it carries.
+Silent and client-credentials acquisition ask the driver to share one token request among
+concurrent callers (:class:`Shared`), so the applications hold no logic of their own.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from .claims import merge_claims
 from .context import ClientContext, FlowError
 from .discovery import AuthorityMetadata, authority_aliases, discover
 from .grants import auth_code, client_credentials, device_code, on_behalf_of, password, refresh
-from .messages import Flow
+from .messages import AppFlow, Flow, InFlight, Shared
 from .scopes import check_scopes, decorate_scopes
 from .silent import SilentPlan, lookup
 from .silent import refresh as refresh_silently
@@ -24,14 +26,14 @@ __all__ = [
     "SilentState",
     "accounts",
     "guard",
+    "silent",
     "silent_complete",
-    "silent_prepare",
 ]
 
 T = TypeVar("T")
 
 
-def guard(flow: Flow[T]) -> Flow[T | dict[str, Any]]:
+def guard(flow: AppFlow[T]) -> AppFlow[T | dict[str, Any]]:
     """Run ``flow``; a FlowError ends it with its error dict instead of an exception."""
     try:
         return (yield from flow)
@@ -82,14 +84,29 @@ def authorization_request_url(
     ctx: ClientContext,
     authority: Authority,
     scopes: object,
-    params: Mapping[str, Any],
-    claims_challenge: str | None,
+    *,
+    response_type: str = "code",
+    redirect_uri: str | None = None,
+    state: str | None = None,
+    prompt: str | None = None,
+    nonce: str | None = None,
+    login_hint: str | None = None,
+    domain_hint: str | None = None,
+    claims_challenge: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Flow[str]:
-    """The authorize URL for a caller-managed auth code flow (no PKCE)."""
+    """The authorize URL for a caller-managed auth code flow (no PKCE).
+
+    ``extra`` holds more query parameters; values that are not str or int are dropped.
+    """
     decorated = decorate_scopes(scopes, ctx.exclude_scopes)
     metadata = yield from discover(ctx, authority)
-    query: dict[str, Any] = {"client_id": ctx.client_id, "scope": " ".join(decorated)}
-    query.update(params)
+    query: dict[str, Any] = {
+        "client_id": ctx.client_id, "scope": " ".join(decorated),
+        "response_type": response_type, "redirect_uri": redirect_uri, "state": state,
+        "prompt": prompt, "nonce": nonce, "login_hint": login_hint, "domain_hint": domain_hint,
+    }
+    query.update({k: v for k, v in (extra or {}).items() if isinstance(v, (str, int))})
     query["claims"] = merge_claims(claims_challenge, ctx.client_capabilities)
     return auth_code.authorization_url(metadata, query)
 
@@ -135,9 +152,10 @@ def by_refresh_token(
 
 def by_username_password(
     ctx: ClientContext, authority: Authority, username: str, secret: str, scopes: object,
-    claims_challenge: str | None = None, extra: dict[str, str] | None = None,
+    claims_challenge: str | None = None, data: object = None,
 ) -> Flow[dict[str, Any]]:
-    """User realm discovery, then the password grant."""
+    """User realm discovery, then the password grant (``data``: extra form fields, a dict)."""
+    extra = {k: str(v) for k, v in data.items()} if isinstance(data, dict) else None
     decorated = decorate_scopes(scopes, ctx.exclude_scopes)
     metadata = yield from discover(ctx, authority)
     return (
@@ -169,9 +187,23 @@ def by_device_flow(
 
 
 def for_client(
-    ctx: ClientContext, authority: Authority, scopes: object, claims_challenge: str | None = None,
+    ctx: ClientContext, authority: Authority, scopes: Any, claims_challenge: str | None = None,
+) -> AppFlow[dict[str, Any]]:
+    """Client credentials, cache first; concurrent callers for the same scopes share a request.
+
+    A claims challenge bypasses the cache, and is not shared.
+    """
+    flow = _for_client(ctx, authority, scopes, claims_challenge)
+    if claims_challenge:
+        return (yield from flow)
+    key = ("client_credentials", ctx.client_id, " ".join(sorted(map(str, scopes or []))))
+    result: dict[str, Any] = yield Shared(key, guard(flow))
+    return result
+
+
+def _for_client(
+    ctx: ClientContext, authority: Authority, scopes: object, claims_challenge: str | None,
 ) -> Flow[dict[str, Any]]:
-    """Client credentials, cache first."""
     wanted = check_scopes(scopes)
     metadata = yield from discover(ctx, authority)
     return (
@@ -198,7 +230,7 @@ def obo(
 
 @dataclass(frozen=True)
 class SilentState:
-    """What :func:`silent_prepare` found; :func:`silent_complete` continues from it."""
+    """What :func:`silent` found in the cache; :func:`silent_complete` continues from it."""
 
     metadata: AuthorityMetadata
     environments: tuple[str, ...]
@@ -210,7 +242,7 @@ class SilentState:
     plan: SilentPlan
 
 
-def silent_prepare(
+def silent(
     ctx: ClientContext,
     authority: Authority,
     scopes: object,
@@ -218,8 +250,12 @@ def silent_prepare(
     *,
     force_refresh: bool = False,
     claims_challenge: str | None = None,
-) -> Flow[SilentState]:
-    """Discovery, aliases and the cache lookup (no token request yet)."""
+) -> AppFlow[dict[str, Any] | None]:
+    """MSAL's silent acquisition: the cached token, or one refresh shared by concurrent callers.
+
+    A token that is only due for a proactive refresh is returned at once while another caller
+    is already refreshing it, so nobody waits while a valid token exists.
+    """
     wanted = check_scopes(scopes)
     decorated = decorate_scopes(wanted, ctx.exclude_scopes)
     if account is not None and not isinstance(account, Mapping):
@@ -231,10 +267,14 @@ def silent_prepare(
         ctx, metadata, envs, wanted, dict(account) if account else None,
         force_refresh=force_refresh, claims=claims,
     )
-    return SilentState(
+    if plan.result is not None and (not plan.refresh_due or (yield InFlight(plan.key))):
+        return plan.result
+    state = SilentState(
         metadata, tuple(envs), tuple(wanted), tuple(decorated),
         account, force_refresh, claims, plan,
     )
+    result: dict[str, Any] | None = yield Shared(plan.key, guard(silent_complete(ctx, state)))
+    return result
 
 
 def silent_complete(ctx: ClientContext, state: SilentState) -> Flow[dict[str, Any] | None]:

@@ -4,18 +4,23 @@ A *flow* is a generator that yields :class:`HttpRequest` or :class:`Sleep` value
 an :class:`HttpResponse` (for a request) or ``None`` (for a sleep). A transport failure is thrown
 into the flow as :class:`TransportError`, so the flow decides what it means (error dict, retry).
 The flow's return value is the result. Modelled on httpx's ``Auth.auth_flow`` and on h11.
+An application-level flow (:data:`AppFlow`) may also yield :class:`InFlight` and :class:`Shared`
+to share one token request among concurrent callers (single-flight, run by the driver).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar, Union
+from typing import Any, TypeVar, Union
 
 __all__ = [
+    "AppFlow",
     "Flow",
     "HttpRequest",
     "HttpResponse",
+    "InFlight",
+    "Shared",
     "Sleep",
     "TransportError",
 ]
@@ -83,3 +88,26 @@ class TransportError(Exception):
 
 
 Flow = Generator[Union[HttpRequest, Sleep], Union[HttpResponse, None], T]
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """Ask the driver whether a :class:`Shared` flow for ``key`` is running; it sends a bool."""
+
+    key: Hashable
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """Ask the driver to run ``flow`` once per ``key`` among concurrent callers.
+
+    The driver sends back the flow's result (a follower gets a shallow copy of a dict), or
+    raises what it raised. The flow should end errors as values (see ``app_flows.guard``).
+    """
+
+    key: Hashable
+    flow: AppFlow[Any]
+
+
+# A flow that may also ask for single-flight sharing; every Flow is an AppFlow.
+AppFlow = Generator[Union[HttpRequest, Sleep, InFlight, Shared], Any, T]

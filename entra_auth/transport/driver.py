@@ -1,17 +1,30 @@
 """Run an I/O-free flow: ``run_sync`` with a blocking transport, ``run_async`` with an async one.
 
-The two drivers differ only in ``await``; all protocol logic lives in the flows.
+The two drivers differ only in ``await``; all protocol logic lives in the flows. Given a
+single-flight table, they also answer :class:`InFlight` and run :class:`Shared` flows through
+it (without one, a shared flow simply runs inline).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
+from functools import partial
 from typing import Protocol, TypeVar
 
-from ..protocol.messages import Flow, HttpRequest, HttpResponse, Sleep, TransportError
+from ..protocol.messages import (
+    AppFlow,
+    HttpRequest,
+    HttpResponse,
+    InFlight,
+    Shared,
+    Sleep,
+    TransportError,
+)
 
-__all__ = ["AsyncTransport", "SyncTransport", "run_async", "run_sync"]
+__all__ = [
+    "AsyncFlights", "AsyncTransport", "SyncFlights", "SyncTransport", "run_async", "run_sync",
+]
 
 T = TypeVar("T")
 
@@ -28,10 +41,27 @@ class AsyncTransport(Protocol):
     async def send(self, request: HttpRequest) -> HttpResponse: ...
 
 
+class SyncFlights(Protocol):
+    """A single-flight table for threads (:class:`entra_auth.concurrency.SingleFlight`)."""
+
+    def busy(self, key: Hashable) -> bool: ...
+
+    def do(self, key: Hashable, fn: Callable[[], T]) -> T: ...
+
+
+class AsyncFlights(Protocol):
+    """A single-flight table for asyncio tasks (``entra_auth._aio_singleflight``)."""
+
+    def busy(self, key: Hashable) -> bool: ...
+
+    async def do(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> T: ...
+
+
 def run_sync(
-    flow: Flow[T],
+    flow: AppFlow[T],
     transport: SyncTransport,
     sleep: Callable[[float], None] = time.sleep,
+    flights: SyncFlights | None = None,
 ) -> T:
     """Drive ``flow`` to completion with blocking I/O and return its result."""
     try:
@@ -40,6 +70,14 @@ def run_sync(
             if isinstance(message, Sleep):
                 sleep(max(0.0, message.seconds))
                 message = flow.send(None)
+                continue
+            if isinstance(message, InFlight):
+                message = flow.send(flights is not None and flights.busy(message.key))
+                continue
+            if isinstance(message, Shared):
+                run = partial(run_sync, message.flow, transport, sleep, flights)
+                shared = run() if flights is None else flights.do(message.key, run)
+                message = flow.send(shared)
                 continue
             try:
                 response = transport.send(message)
@@ -55,9 +93,10 @@ def run_sync(
 
 
 async def run_async(
-    flow: Flow[T],
+    flow: AppFlow[T],
     transport: AsyncTransport,
     sleep: Callable[[float], Awaitable[None]] | None = None,
+    flights: AsyncFlights | None = None,
 ) -> T:
     """Drive ``flow`` to completion with asynchronous I/O and return its result."""
     if sleep is None:
@@ -70,6 +109,14 @@ async def run_async(
             if isinstance(message, Sleep):
                 await sleep(max(0.0, message.seconds))
                 message = flow.send(None)
+                continue
+            if isinstance(message, InFlight):
+                message = flow.send(flights is not None and flights.busy(message.key))
+                continue
+            if isinstance(message, Shared):
+                run_ = partial(run_async, message.flow, transport, sleep, flights)
+                shared = await (run_() if flights is None else flights.do(message.key, run_))
+                message = flow.send(shared)
                 continue
             try:
                 response = await transport.send(message)

@@ -1,0 +1,264 @@
+"""What the sync and async application classes share: one constructor step and result shapes.
+
+:class:`AppCore` validates MSAL's constructor arguments and builds the flows'
+:class:`ClientContext`; each class then picks its own transport (requests, or an
+``httpx.AsyncClient``). Nothing here does I/O: the flows run in ``run_sync``/``run_async``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from .protocol.authority import Authority, AuthorityBuilder, parse_authority, parse_oidc_authority
+from .protocol.context import CacheLike, ClientAuth, ClientContext
+
+__all__ = ["AppCore", "ConfidentialRules", "PublicRules"]
+
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
+SKU = "entra_auth.Python"
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+class AppCore:
+    """The configuration both application kinds, sync and async, are built from.
+
+    Takes MSAL Python's constructor parameters; see ``docs/client.md`` for the few that are
+    accepted but have no effect here (broker flags, ``enable_pii_log``).
+    """
+
+    ATTEMPT_REGION_DISCOVERY = True
+    DISABLE_MSAL_FORCE_REGION = False
+    _TOKEN_SOURCE = "token_source"
+    _TOKEN_SOURCE_IDP = "identity_provider"
+    _TOKEN_SOURCE_CACHE = "cache"
+
+    def __init__(
+        self,
+        client_id: str,
+        client_credential: Any = None,
+        authority: str | AuthorityBuilder | None = None,
+        validate_authority: bool = True,
+        token_cache: Any = None,
+        http_client: Any = None,
+        verify: Any = True,
+        proxies: Mapping[str, str] | None = None,
+        timeout: Any = None,
+        client_claims: Mapping[str, Any] | None = None,
+        app_name: str | None = None,
+        app_version: str | None = None,
+        client_capabilities: list[str] | None = None,
+        azure_region: str | bool | None = None,
+        exclude_scopes: list[str] | None = None,
+        http_cache: MutableMapping[str, Any] | None = None,
+        instance_discovery: bool | None = None,
+        allow_broker: bool | None = None,
+        enable_pii_log: bool | None = None,
+        oidc_authority: str | None = None,
+    ) -> None:
+        """Create an application (no network I/O happens until the first token request).
+
+        Args:
+            client_id: The application (client) id registered in Entra ID.
+            client_credential: None for a public client; for a confidential client a secret
+                string, a certificate dict (``private_key`` + ``thumbprint`` or
+                ``public_certificate``, optional ``passphrase``; or ``private_key_pfx_path``),
+                or ``{"client_assertion": str_or_callable}``.
+            authority: ``https://{host}/{tenant}`` (default ``.../common``) or an
+                :class:`AuthorityBuilder`; http is accepted only for loopback hosts.
+            validate_authority: False skips instance discovery for unknown hosts.
+            token_cache: A ``TokenCache``; a new in-memory one by default.
+            http_client: An object with MSAL's ``post``/``get`` interface (for the
+                :mod:`entra_auth.aio` classes, an ``httpx.AsyncClient``).
+            verify: ``verify`` for requests (ignored with ``http_client``).
+            proxies: ``proxies`` for requests (ignored with ``http_client``).
+            timeout: ``timeout`` for requests (ignored with ``http_client``).
+            client_claims: Extra claims signed into a certificate's client assertion.
+            app_name: Sent as ``x-app-name``.
+            app_version: Sent as ``x-app-ver``.
+            client_capabilities: e.g. ``["CP1"]``, sent in every request's ``claims``.
+            azure_region: A region name, ``ATTEMPT_REGION_DISCOVERY`` or None (off).
+            exclude_scopes: Reserved scopes not to add (``openid`` can't be excluded).
+            http_cache: A dict-like store for throttling state and discovery documents.
+            instance_discovery: False to never ask the instance discovery endpoint.
+            allow_broker: Accepted for compatibility; brokers are not supported.
+            enable_pii_log: Accepted for compatibility; nothing personal is ever logged.
+            oidc_authority: A generic OpenID Connect issuer URL, instead of ``authority``.
+
+        Raises:
+            ValueError: a malformed or non-https authority, both ``authority`` and
+                ``oidc_authority``, bad ``exclude_scopes``, an unusable credential, or (async)
+                an ``http_client`` that is not an ``httpx.AsyncClient``.
+        """
+        if not isinstance(client_id, str) or not client_id:
+            raise ValueError("client_id must be a non-empty string")
+        if oidc_authority and authority:
+            raise ValueError("Pass either authority or oidc_authority, not both")
+        self.client_id = client_id
+        self.client_credential = client_credential
+        self.authority: Authority = (
+            parse_oidc_authority(oidc_authority) if oidc_authority
+            else parse_authority(authority or DEFAULT_AUTHORITY)
+        )
+        if exclude_scopes is not None and not isinstance(exclude_scopes, list):
+            raise ValueError(f"Invalid exclude_scopes={exclude_scopes!r}: it must be a list")
+        if "openid" in (exclude_scopes or []):
+            raise ValueError('Invalid exclude_scopes: you can not opt out of the "openid" scope')
+        if client_capabilities is not None and not isinstance(client_capabilities, list):
+            raise ValueError("client_capabilities must be a list of strings, e.g. ['CP1']")
+        if token_cache is None:
+            from .cache import TokenCache
+
+            token_cache = TokenCache()
+        self.token_cache = token_cache
+        self.app_name = app_name
+        self.app_version = app_version
+        self._broker_requested = bool(allow_broker)
+        del enable_pii_log
+        headers = {
+            "x-client-sku": SKU,
+            "x-client-ver": _version(),
+            "x-client-os": sys.platform,
+        }
+        if app_name:
+            headers["x-app-name"] = app_name
+        if app_version:
+            headers["x-app-ver"] = app_version
+        self._ctx = ClientContext(
+            client_id=client_id,
+            cache=self._as_cache(token_cache),
+            clock=time.time,
+            random_bytes=secrets.token_bytes,
+            client_auth=self._build_client_auth(client_credential, client_claims),
+            telemetry_headers=headers,
+            client_capabilities=tuple(client_capabilities or ()),
+            exclude_scopes=frozenset(exclude_scopes or ()),
+            http_cache=http_cache if http_cache is not None else {},
+            instance_discovery=instance_discovery is not False,
+            validate_authority=bool(validate_authority),
+            azure_region=azure_region,
+            environ=os.environ,
+        )
+        self._connect(http_client, verify, proxies, timeout)
+
+    def _connect(
+        self, http_client: Any, verify: Any, proxies: Mapping[str, str] | None, timeout: Any
+    ) -> None:
+        """Open this class's transport (sync or async) and its single-flight table."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _as_cache(token_cache: Any) -> CacheLike:
+        needed = ("add", "find_access_token", "find_refresh_tokens", "find_accounts")
+        missing = [name for name in needed if not callable(getattr(token_cache, name, None))]
+        if missing:
+            raise ValueError(
+                "token_cache must be an entra_auth TokenCache (or SerializableTokenCache); "
+                f"it lacks {', '.join(missing)}"
+            )
+        cache: CacheLike = token_cache
+        return cache
+
+    def _build_client_auth(
+        self, client_credential: Any, client_claims: Mapping[str, Any] | None
+    ) -> ClientAuth | None:
+        if client_credential is None:
+            return None
+        from .credentials import build_client_auth
+
+        auth: ClientAuth = build_client_auth(
+            client_credential,
+            client_id=self.client_id,
+            client_claims=client_claims,
+            is_adfs=self.authority.kind == "adfs",
+        )
+        return auth
+
+    def _authority_for(self, authority: str | AuthorityBuilder | None) -> Authority:
+        return parse_authority(authority) if authority else self.authority
+
+    def is_pop_supported(self) -> bool:
+        """Proof-of-possession needs a broker, which is not supported: always False."""
+        return False
+
+    # -- the shapes of the public methods' results (a guarded flow may end in an error dict) --
+
+    @staticmethod
+    def _result(value: object) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise TypeError("internal error: a flow returned a non-dict result")
+        return value
+
+    @staticmethod
+    def _account_list(found: object) -> list[dict[str, Any]]:
+        return found if isinstance(found, list) else []
+
+    @staticmethod
+    def _url(url: str | dict[str, Any]) -> str:
+        if not isinstance(url, str):
+            raise ValueError(
+                f"Could not build the authorization URL: {url.get('error_description')}")
+        return url
+
+    @staticmethod
+    def _without_error(result: dict[str, Any] | None) -> dict[str, Any] | None:
+        return result if result and "error" not in result else None
+
+
+class PublicRules(AppCore):
+    """The public-client constructor: no credential; broker flags accepted and ignored."""
+
+    DEVICE_FLOW_CORRELATION_ID = "_correlation_id"
+    CONSOLE_WINDOW_HANDLE = object()
+
+    def __init__(
+        self,
+        client_id: str,
+        client_credential: Any = None,
+        *,
+        enable_broker_on_windows: bool | None = None,
+        enable_broker_on_mac: bool | None = None,
+        enable_broker_on_linux: bool | None = None,
+        enable_broker_on_wsl: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Create a public client. Takes :class:`ClientApplication`'s keyword arguments.
+
+        Raises:
+            ValueError: ``client_credential`` is given (public clients have no secret).
+        """
+        if client_credential is not None:
+            raise ValueError("A public client application must not be given a client_credential")
+        super().__init__(client_id, None, **kwargs)
+        self._broker_requested = self._broker_requested or any(
+            (enable_broker_on_windows, enable_broker_on_mac, enable_broker_on_linux,
+             enable_broker_on_wsl)
+        )
+
+
+class ConfidentialRules(AppCore):
+    """The confidential-client constructor: a credential is required."""
+
+    def __init__(self, client_id: str, client_credential: Any = None, **kwargs: Any) -> None:
+        """Create a confidential client. Takes :class:`ClientApplication`'s arguments.
+
+        Raises:
+            ValueError: no or an unusable ``client_credential``.
+        """
+        if client_credential is None:
+            raise ValueError("A confidential client application needs a client_credential")
+        super().__init__(client_id, client_credential, **kwargs)
+
+    def _remove_app_tokens(self) -> None:
+        self._ctx.cache.remove_app_tokens(
+            client_id=self.client_id, environments=[self.authority.instance]
+        )
