@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
-import msal
+import msal  # type: ignore[import-untyped]
 
 import entra_auth
 from entra_auth import aio
@@ -104,8 +104,9 @@ def asyncio_silent_refresh(tasks: int, latency: float) -> int:
         async with _mock_async_client(latency, counter) as client:
             app = aio.PublicClientApplication(CLIENT_ID, authority=AUTHORITY, token_cache=cache,
                                               http_client=client, instance_discovery=False)
-            return await asyncio.gather(*(app.acquire_token_silent(SCOPES, account=account_of(0))
-                                          for _ in range(tasks)))
+            results: list[Any] = await asyncio.gather(
+                *(app.acquire_token_silent(SCOPES, account=account_of(0)) for _ in range(tasks)))
+            return results
 
     results = asyncio.run(go())
     assert all(r and r["access_token"] == "at-user000000-fresh" for r in results), results

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import msal
+import msal  # type: ignore[import-untyped]
 
 import entra_auth
 from entra_auth.testing import WEB_APP_ID, WEB_APP_SECRET, Emulator

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-import msal
+import msal  # type: ignore[import-untyped]
 
 import entra_auth
 

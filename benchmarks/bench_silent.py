@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-import msal
+import msal  # type: ignore[import-untyped]
 
 import entra_auth
 
@@ -107,7 +107,9 @@ def _canned_requests_session(entra: CannedEntra) -> Any:
     from requests.structures import CaseInsensitiveDict
 
     class CannedAdapter(BaseAdapter):
-        def send(self, request: Any, **kwargs: Any) -> requests.Response:
+        def send(self, request: Any, stream: bool = False, timeout: Any = None,
+                 verify: Any = True, cert: Any = None,
+                 proxies: Any = None) -> requests.Response:
             if request.method == "POST":
                 from urllib.parse import parse_qsl
 

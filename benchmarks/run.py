@@ -139,7 +139,7 @@ def _count_row(name: str, ours: int, theirs: int, baseline: str) -> Row:
 
 def concurrency_rows(config: Config) -> list[Row]:
     """Token requests sent by concurrent callers on one expired token."""
-    import msal
+    import msal  # type: ignore[import-untyped]
 
     import entra_auth
 

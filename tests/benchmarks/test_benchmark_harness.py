@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-import msal
+import msal  # type: ignore[import-untyped]
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
