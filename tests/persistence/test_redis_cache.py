@@ -180,8 +180,11 @@ def test_entries_can_be_encrypted(redis_client: Any) -> None:
 
 def test_redis_down_is_a_cache_error() -> None:
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5,
+                       retry=Retry(NoBackoff(), 0))
     with pytest.raises(CacheError) as caught:
         RedisTokenCache(dead).add(at_event(1))
     assert caught.value.error == "cache_backend_error"
