@@ -47,8 +47,11 @@ def per_call(fn: Callable[[], Any], calls: int = 20000, rounds: int = 5) -> floa
 
 
 def silent_hits(entries: int) -> None:
-    import msal
-    from msal_extensions import FilePersistence, PersistedTokenCache
+    import msal  # type: ignore[import-untyped]
+    from msal_extensions import (  # type: ignore[import-untyped]
+        FilePersistence,
+        PersistedTokenCache,
+    )
 
     from entra_auth.cache import SerializableTokenCache
     from entra_auth.cache.file_cache import FileTokenCache
@@ -70,9 +73,9 @@ def silent_hits(entries: int) -> None:
 
     target = [f"api://bench-{entries // 2}/.default"]
     realm = f"{REALM}-{entries // 2}"
-    lookup = {"client_id": "bench-client", "environments": [HOST], "realm": realm,
+    lookup: dict[str, Any] = {"client_id": "bench-client", "environments": [HOST], "realm": realm,
               "scopes": target, "home_account_id": None}
-    query = {"client_id": "bench-client", "environment": HOST, "realm": realm,
+    query: dict[str, Any] = {"client_id": "bench-client", "environment": HOST, "realm": realm,
              "home_account_id": None}
     assert ours.find_access_token(**lookup) is not None
     assert list(theirs.search("AccessToken", target=target, query=query))
