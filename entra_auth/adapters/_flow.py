@@ -3,6 +3,8 @@
 The flow yields :class:`NeedToken` and :class:`SendWithToken`; the requests adapter and both
 httpx paths drive it, so the challenge logic exists once. A claims challenge is answered by
 re-acquiring with ``claims_challenge`` and re-sending once; a second 401 goes to the caller.
+The adapters run :func:`request_flow`'s first steps inline (check, token, send) and build
+:func:`challenge_flow` only when :func:`may_be_challenge` says a response needs it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Union
 from ..protocol.www_authenticate import find_claims_challenge
 from .policy import DestinationPolicy, same_origin
 
-__all__ = ["NeedToken", "ResponseInfo", "SendWithToken", "request_flow"]
+__all__ = [
+    "FIRST_TOKEN", "NeedToken", "ResponseInfo", "SendWithToken", "challenge_flow",
+    "may_be_challenge", "request_flow",
+]
 
 logger = logging.getLogger("entra_auth.adapters")
 
@@ -47,6 +52,7 @@ class ResponseInfo:
     url: str
 
 
+FIRST_TOKEN = NeedToken()
 Effect = Union[NeedToken, SendWithToken]
 RequestFlow = Generator[Effect, Union[str, ResponseInfo], None]
 
@@ -60,11 +66,24 @@ def request_flow(policy: DestinationPolicy, url: str, replayable: bool) -> Reque
         UnsafeDestinationError: ``url`` may not receive a token (before anything is sent).
     """
     policy.check(url)
-    token = yield NeedToken()
+    token = yield FIRST_TOKEN
     assert isinstance(token, str)
     response = yield SendWithToken(token)
     assert isinstance(response, ResponseInfo)
-    if response.status_code != 401:
+    yield from challenge_flow(url, token, response, replayable)
+
+
+def may_be_challenge(status_code: int) -> bool:
+    """Whether a response with this status needs :func:`challenge_flow` at all."""
+    return status_code == 401
+
+
+def challenge_flow(
+    url: str, token: str, response: ResponseInfo, replayable: bool
+) -> RequestFlow:
+    """After ``response`` to a request to ``url`` sent with ``token``: answer a claims
+    challenge (yield NeedToken, then SendWithToken once), or end."""
+    if not may_be_challenge(response.status_code):
         return
     if not same_origin(response.url, url):
         # The 401 came from where a redirect led, which never saw our token.
@@ -77,8 +96,8 @@ def request_flow(policy: DestinationPolicy, url: str, replayable: bool) -> Reque
     if challenge is None:
         return
     logger.info("answering a claims challenge (error=%s)", challenge.error)
-    token = yield NeedToken(challenge.claims, token)
-    assert isinstance(token, str)
+    new_token = yield NeedToken(challenge.claims, token)
+    assert isinstance(new_token, str)
     if not replayable:
         # The body was a one-shot stream, already consumed: re-sending would send it empty.
         # The new token is cached, so the caller's own retry succeeds.
@@ -87,4 +106,4 @@ def request_flow(policy: DestinationPolicy, url: str, replayable: bool) -> Reque
             "the 401 is returned and a fresh token is ready for a retry"
         )
         return
-    yield SendWithToken(token)
+    yield SendWithToken(new_token)

@@ -20,7 +20,14 @@ from requests.utils import rewind_body
 
 from ..errors import EntraAuthError, TransportFailure
 from ._acquire import AccountSpec, Fallback, TokenSource
-from ._flow import NeedToken, RequestFlow, ResponseInfo, SendWithToken, request_flow
+from ._flow import (
+    FIRST_TOKEN,
+    NeedToken,
+    ResponseInfo,
+    SendWithToken,
+    challenge_flow,
+    may_be_challenge,
+)
 from ._provider import TokenProvider, default_prompt
 from .policy import DestinationPolicy
 
@@ -180,18 +187,27 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
             _raise_mapped(exc, challenged)
             raise
 
+    # -- the request flow's first steps, inline: most requests never need the rest ---------
+    # (request_flow: policy check, token, send; challenge_flow is built only on a 401)
+
+    def _first_token_sync(self, url: str) -> str:
+        self._policy.check(url)
+        return self._token_sync(FIRST_TOKEN)
+
+    async def _first_token_async(self, url: str) -> str:
+        self._policy.check(url)
+        return await self._token_async(FIRST_TOKEN)
+
     # -- requests ---------------------------------------------------------------------------
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         if not isinstance(r, requests.PreparedRequest):
             raise TypeError("EntraAuth is called by requests with a PreparedRequest")
-        flow = request_flow(self._policy, r.url or "", _requests_replayable(r))
-        need = next(flow)
-        assert isinstance(need, NeedToken)
-        send = flow.send(self._token_sync(need))
-        assert isinstance(send, SendWithToken)
-        r.headers["Authorization"] = f"Bearer {send.token}"
-        r.register_hook("response", _RequestsHook(self, flow))  # type: ignore[no-untyped-call]
+        url = r.url or ""
+        token = self._first_token_sync(url)
+        r.headers["Authorization"] = f"Bearer {token}"
+        hook = _RequestsHook(self, url, token, _requests_replayable(r))
+        r.register_hook("response", hook)  # type: ignore[no-untyped-call]
         return r
 
     # -- httpx ------------------------------------------------------------------------------
@@ -199,10 +215,15 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        flow = request_flow(self._policy, str(request.url), _httpx_replayable(request))
-        effect = next(flow)
-        response: httpx.Response | None = None
+        url, replayable = str(request.url), _httpx_replayable(request)
+        token = self._first_token_sync(url)
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if not may_be_challenge(response.status_code):
+            return
+        flow = challenge_flow(url, token, _httpx_info(response), replayable)
         try:
+            effect = next(flow)
             while True:
                 if isinstance(effect, NeedToken):
                     value: str | ResponseInfo = self._token_sync(effect, response)
@@ -217,10 +238,15 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        flow = request_flow(self._policy, str(request.url), _httpx_replayable(request))
-        effect = next(flow)
-        response: httpx.Response | None = None
+        url, replayable = str(request.url), _httpx_replayable(request)
+        token = await self._first_token_async(url)
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if not may_be_challenge(response.status_code):
+            return
+        flow = challenge_flow(url, token, _httpx_info(response), replayable)
         try:
+            effect = next(flow)
             while True:
                 if isinstance(effect, NeedToken):
                     value: str | ResponseInfo = await self._token_async(effect, response)
@@ -236,19 +262,25 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
 class _RequestsHook:
     """The response hook of one request: answers a claims challenge by re-sending once."""
 
-    def __init__(self, auth: EntraAuth, flow: RequestFlow) -> None:
+    def __init__(self, auth: EntraAuth, url: str, token: str, replayable: bool) -> None:
         self.auth = auth
-        self.flow = flow
+        self.url = url
+        self.token = token
+        self.replayable = replayable
         self.done = False
 
     def __call__(self, r: requests.Response, **kwargs: Any) -> requests.Response:
         if self.done or r.is_redirect:
             # Redirects are followed by the session; the final response comes here again.
             return r
+        if not may_be_challenge(r.status_code):
+            self.done = True
+            return r
+        flow = challenge_flow(self.url, self.token, _requests_info(r), self.replayable)
         try:
-            need = self.flow.send(_requests_info(r))
+            need = next(flow)
             assert isinstance(need, NeedToken)
-            send = self.flow.send(self.auth._token_sync(need, r))
+            send = flow.send(self.auth._token_sync(need, r))
         except StopIteration:
             self.done = True
             return r
@@ -269,7 +301,7 @@ class _RequestsHook:
         retried.request = prepared
         self.done = True
         with contextlib.suppress(StopIteration):
-            self.flow.send(_requests_info(retried))
+            flow.send(_requests_info(retried))
         return retried
 
 

@@ -8,6 +8,7 @@ configured explicitly. RFC 6750 section 5.3 asks clients not to leak bearer toke
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
@@ -16,6 +17,8 @@ from ..errors import EntraAuthError
 __all__ = ["DestinationPolicy", "UnsafeDestinationError", "hosts_for_scopes"]
 
 GRAPH_HOST = "graph.microsoft.com"
+# Where a URL's netloc ends, as urlsplit sees it.
+_NETLOC_END = re.compile(r"[/?#]")
 _RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 # Resources whose token audience differs from the host the API is called on.
 _RESOURCE_HOST_ALIASES: dict[str, tuple[str, ...]] = {
@@ -111,8 +114,7 @@ class DestinationPolicy:
     def check(self, url: str) -> None:
         """Raise :class:`UnsafeDestinationError` unless ``url`` may receive a bearer token."""
         scheme, _, rest = url.partition("://")
-        end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-        key = f"{scheme}://{rest[:end]}"
+        key = f"{scheme}://{_NETLOC_END.split(rest, 1)[0]}"
         try:
             reason = self._verdicts[key]
         except KeyError:
