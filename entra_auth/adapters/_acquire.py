@@ -11,7 +11,13 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
-from ..errors import InteractionRequiredError, ProtocolError, TokenRequestError
+from ..errors import (
+    EntraAuthError,
+    InteractionRequiredError,
+    ProtocolError,
+    TokenRequestError,
+    TransportFailure,
+)
 
 __all__ = [
     "AccountSpec",
@@ -132,7 +138,13 @@ def _raise_for(result: object, claims: str | None) -> None:
         raise ProtocolError("bad_result", "the application returned no token result")
     error = str(result.get("error") or "unknown_error")
     description = result.get("error_description")
-    kind = InteractionRequiredError if error in INTERACTION_ERRORS else TokenRequestError
+    kind: type[EntraAuthError] = TokenRequestError
+    if error in INTERACTION_ERRORS:
+        kind = InteractionRequiredError
+    elif error == "transport_error":  # the application's own code for a failed request
+        kind = TransportFailure
+    elif error in ("invalid_response", "invalid_discovery_response"):  # a reply we can't read
+        kind = ProtocolError
     result_claims = result.get("claims")
     raise kind(
         error,
