@@ -6,6 +6,7 @@ override ``Session.verify`` but not a per-request value.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -47,7 +48,8 @@ class RequestsTransport:
 
         if session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(max_retries=1)  # retries connects only, never a sent POST
+            # One retry: connects, and idempotent GETs (never a sent POST).
+            adapter = HTTPAdapter(max_retries=_bounded_retry())
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self.session = session
@@ -84,6 +86,28 @@ class RequestsTransport:
     def close(self) -> None:
         """Close the session."""
         self.session.close()
+
+
+MAX_RETRY_AFTER = 5.0  # seconds: the most a GET's one retry waits for a Retry-After
+
+
+@functools.lru_cache(maxsize=1)
+def _bounded_retry_class() -> Any:
+    from urllib3.util.retry import Retry
+
+    class BoundedRetry(Retry):
+        """urllib3 honours Retry-After on a 429/503 GET for up to 6 hours; cap the wait."""
+
+        def get_retry_after(self, response: Any) -> float | None:
+            seconds = super().get_retry_after(response)
+            return None if seconds is None else min(float(seconds), MAX_RETRY_AFTER)
+
+    return BoundedRetry
+
+
+def _bounded_retry() -> Any:
+    # As HTTPAdapter(max_retries=1) (msal's setting), but with a bounded Retry-After wait.
+    return _bounded_retry_class()(total=1, redirect=None)
 
 
 def _brief(exc: BaseException) -> str:
