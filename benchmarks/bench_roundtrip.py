@@ -5,7 +5,7 @@ Run: ``.venv/bin/python -m benchmarks.bench_roundtrip [--requests N] [--rounds R
 Both applications use a keep-alive ``requests.Session`` to the emulator over loopback
 HTTPS and drop the app token after each call (``remove_tokens_for_client``), so every
 ``acquire_token_for_client`` builds, sends and parses a token request and writes the cache.
-Rounds alternate between the libraries; median tokens/s are reported.
+Batches of 20 requests alternate between the libraries; median tokens/s are reported.
 """
 
 from __future__ import annotations
@@ -42,13 +42,19 @@ def _rate(app: Any, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+BATCH = 20  # token requests per timed batch; the libraries alternate batch by batch
+
+
 def roundtrip_rates(emu: Emulator, count: int, rounds: int) -> dict[str, float]:
-    """Median tokens/s of each library, ``count`` token requests per round."""
+    """Median tokens/s of each library over ``rounds`` x ``count`` token requests, timed in
+    alternating batches of up to ``BATCH`` requests (short batches give the median more
+    samples, so a burst of load elsewhere moves it less)."""
     apps = {"entra_auth": _app(entra_auth, emu), "msal": _app(msal, emu)}
+    batch = max(1, min(count, BATCH))
     samples: dict[str, list[float]] = {name: [] for name in apps}
-    for _ in range(rounds):
+    for _ in range(max(1, rounds * count // batch)):
         for name, app in apps.items():
-            samples[name].append(_rate(app, count))
+            samples[name].append(_rate(app, batch))
     return {name: statistics.median(rates) for name, rates in samples.items()}
 
 
