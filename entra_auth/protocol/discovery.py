@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from .authority import WELL_KNOWN_AUTHORITY_HOSTS, WORLD_WIDE, Authority, tenant_of
 from .context import ClientContext, FlowError
 from .messages import Flow
+from .pkce import uuid4
 from .token_request import error_result, get_json
 
 __all__ = ["AuthorityMetadata", "authority_aliases", "discover"]
@@ -62,6 +63,7 @@ def _config_url(authority: Authority) -> str:
 
 def _instance_discovery(ctx: ClientContext, authority: Authority) -> Flow[str]:
     origin = _discovery_origin(authority)
+    correlation_id = uuid4(ctx.random_bytes)
     response, body = yield from get_json(
         ctx,
         f"{origin}/common/discovery/instance",
@@ -70,6 +72,7 @@ def _instance_discovery(ctx: ClientContext, authority: Authority) -> Flow[str]:
             "authorization_endpoint": f"{authority.origin}{authority.path}/oauth2/v2.0/authorize",
         },
         what="instance discovery endpoint",
+        correlation_id=correlation_id,
     )
     if isinstance(body, dict) and body.get("error") == "invalid_instance":
         raise ValueError(
@@ -83,6 +86,7 @@ def _instance_discovery(ctx: ClientContext, authority: Authority) -> Flow[str]:
                 "invalid_instance_discovery",
                 f"Instance discovery for {authority.url} answered HTTP {response.status_code} "
                 "without a tenant_discovery_endpoint",
+                correlation_id,
             )
         )
     return endpoint
@@ -103,7 +107,10 @@ def discover(ctx: ClientContext, authority: Authority) -> Flow[AuthorityMetadata
         config_url = yield from _instance_discovery(ctx, authority)
     else:
         config_url = _config_url(authority)
-    response, body = yield from get_json(ctx, config_url, what="OpenID configuration endpoint")
+    correlation_id = uuid4(ctx.random_bytes)
+    response, body = yield from get_json(
+        ctx, config_url, what="OpenID configuration endpoint", correlation_id=correlation_id
+    )
     if 400 <= response.status_code < 500:
         raise ValueError(
             f"Unable to get the authority configuration for {authority.url} (HTTP "
@@ -121,6 +128,7 @@ def discover(ctx: ClientContext, authority: Authority) -> Flow[AuthorityMetadata
                 "invalid_discovery_response",
                 f"The OpenID configuration of {authority.url} (HTTP {response.status_code}) "
                 "lacks a usable authorization_endpoint or token_endpoint",
+                correlation_id,
             )
         )
     assert isinstance(body, dict)
