@@ -29,8 +29,7 @@ SCOPES = ["User.Read"]
 # come back in the reply's "scope", so the cached target is a superset of the request.
 GRAPH_TARGET = "User.Read email openid profile"
 APP_SCOPES = ["https://graph.microsoft.com/.default"]
-# A fixed "now" is not possible: both libraries read the wall clock, so caches are built
-# relative to the real time at build.
+# Both libraries read the wall clock (no fixed "now"), so caches are built relative to it.
 HOUR = 3600
 
 
@@ -100,11 +99,6 @@ def interleaved(
             finally:
                 gc.enable()
     return {name: Timing(statistics.median(s), s) for name, s in samples.items()}
-
-
-def median_of(measure: Callable[[], float], repeats: int) -> float:
-    """Median of ``repeats`` results of ``measure()``."""
-    return statistics.median(measure() for _ in range(repeats))
 
 
 # -- canned Entra replies -----------------------------------------------------------------
@@ -272,10 +266,3 @@ def fmt_time(seconds: float) -> str:
         return f"{seconds * 1e3:.1f} ms"
     return f"{seconds:.2f} s"
 
-
-def fmt_ratio(theirs: float, ours: float) -> str:
-    """How many times longer ``theirs`` takes than ``ours``."""
-    if ours <= 0:
-        return "n/a"
-    ratio = theirs / ours
-    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.1f}x"
