@@ -99,6 +99,16 @@ def main() -> int:
         print(f"   {codes.count(200)} x 200 OK, token requests sent: "
               f"{token_requests(emu) - before}")
 
+        step("A CAE event (Alice moved to another network): Graph challenges her access token")
+        emu.revoke_access_tokens(USER)
+        before = token_requests(emu)
+        me = session.get(emu.graph_url, timeout=30)
+        print(f"   EntraAuth answered the claims challenge silently (refresh token + claims) "
+              f"and re-sent the call: {me.status_code} {'OK' if me.ok else ''}; "
+              f"token requests: {token_requests(emu) - before}")
+        if not me.ok:
+            return 1
+
         step("Alice's sessions are revoked (password reset); Graph now challenges her token")
         emu.revoke_sessions(USER)
         raw = emu.requests_session().get(

@@ -21,6 +21,8 @@ def test_demo_runs_end_to_end() -> None:
     # silent reuse: no token request for the next calls, sync and async
     assert "statuses [200, 200, 200], token requests sent: 0" in out
     assert "20 x 200 OK, token requests sent: 0" in out
+    # a CAE event is answered silently with exactly one token request
+    assert "re-sent the call: 200 OK; token requests: 1" in out
     # revocation: the raw call is challenged, the adapter recovers
     assert re.search(r"without the adapter: 401, WWW-Authenticate: Bearer ", out)
     assert re.search(r"with EntraAuth: .* then 200 OK", out)
