@@ -196,7 +196,7 @@ def _b64url_json(segment: str, what: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         value = json.loads(raw.decode("utf-8"))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise ValueError(f"the {what} in the token response is not valid base64url JSON") from None
     if not isinstance(value, dict):
         raise ValueError(f"the {what} in the token response is not a JSON object")

@@ -114,6 +114,8 @@ def loads(state: str | bytes | bytearray | None) -> dict[str, Any]:
         problem = f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
     except UnicodeDecodeError:
         problem = "is not valid UTF-8 text"
+    except RecursionError:
+        problem = "is nested too deeply to be a token cache"
     if problem is not None:
         raise ValueError(f"token cache state {problem}")
     return load_sections(document)

@@ -25,7 +25,7 @@ def merge_claims(claims_challenge: str | None, capabilities: Sequence[str] | Non
     if claims_challenge:
         try:
             parsed = json.loads(claims_challenge)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise ValueError("claims_challenge must be a JSON object string") from exc
         if not isinstance(parsed, dict):
             raise ValueError("claims_challenge must be a JSON object string")

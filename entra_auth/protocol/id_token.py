@@ -43,7 +43,7 @@ def decode_id_token_claims(id_token: str) -> dict[str, Any]:
         raise IdTokenError("The id_token is not a JWT (expected three dot-separated parts)")
     try:
         claims = json.loads(decode_part(parts[1]))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
         raise IdTokenError("The id_token payload is not valid base64url JSON") from exc
     if not isinstance(claims, dict):
         raise IdTokenError("The id_token payload is not a JSON object")

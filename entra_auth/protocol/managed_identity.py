@@ -173,7 +173,7 @@ def parse_token_response(response: HttpResponse, now: float) -> dict[str, Any]:
     """Turn an IMDS or App Service reply into an MSAL-style result or error dict."""
     try:
         payload = json.loads(response.text) if response.text else None
-    except ValueError:
+    except (ValueError, RecursionError):
         payload = None
     if not isinstance(payload, dict):
         return {"error": "invalid_response", "error_description":

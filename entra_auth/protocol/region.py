@@ -88,7 +88,7 @@ def _ask_imds(ctx: ClientContext) -> Flow[str | None]:
     if text.startswith("{"):
         try:
             location = json.loads(text).get("location")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             return None
         text = location if isinstance(location, str) else ""
     return valid_region(text)

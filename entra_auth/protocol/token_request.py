@@ -51,7 +51,7 @@ def error_result(
 def _load_json(response: HttpResponse) -> object:
     try:
         return json.loads(response.text) if response.text.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: hostile, deeply nested JSON
         return None
 
 

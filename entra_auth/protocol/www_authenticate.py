@@ -223,7 +223,7 @@ def decode_claims(value: str) -> str:
             raise ValueError("claims is not valid base64 of UTF-8 text") from exc
     try:
         parsed = json.loads(decoded)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ValueError("claims does not decode to JSON") from exc
     if not isinstance(parsed, dict):
         raise ValueError("claims does not decode to a JSON object")

@@ -56,7 +56,7 @@ def initiate(
     response = yield from send(ctx, request)
     try:
         body = json.loads(response.text)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if not (isinstance(body, dict) and isinstance(body.get("user_code"), str)
             and isinstance(body.get("device_code"), str)):
