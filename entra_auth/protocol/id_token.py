@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any
 
 from .pkce import nonce_hash
@@ -62,7 +63,8 @@ def check_id_token(
         raise IdTokenError("The nonce in the id_token does not match the one this flow sent")
     if max_age is not None:
         auth_time = claims.get("auth_time")
-        if not isinstance(auth_time, (int, float)) or isinstance(auth_time, bool):
+        if (not isinstance(auth_time, (int, float)) or isinstance(auth_time, bool)
+                or not math.isfinite(auth_time)):  # JSON NaN/Infinity would pass any bound
             raise IdTokenError("max_age was requested, so the id_token must contain auth_time")
         if now - CLOCK_SKEW > auth_time + max_age:
             raise IdTokenError(
