@@ -27,7 +27,7 @@ def _wall_clock() -> float:
 def as_int(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON 1e999 (infinity)
         return None
 
 

@@ -241,7 +241,7 @@ def _as_int(value: Any, name: str) -> int:
         raise ValueError(f"{name} in the token response is not an integer")
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} in the token response is not an integer") from None
 
 

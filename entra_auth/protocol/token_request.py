@@ -97,7 +97,7 @@ def _as_int(value: object) -> int | None:
     if isinstance(value, (str, float)):
         try:
             return int(float(value))
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: "1e999", JSON Infinity
             return None
     return None
 

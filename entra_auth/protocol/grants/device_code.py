@@ -91,7 +91,7 @@ def _positive_int(value: object, default: int) -> int:
     if isinstance(value, (int, float, str)):
         try:
             number = int(float(value))
-        except ValueError:
+        except (ValueError, OverflowError):
             return default
         return number if number >= 0 else default
     return default
