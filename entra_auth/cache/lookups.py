@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from .core import CacheCore, as_int, env_set
 from .schema import CredentialType, Entry, lowered
@@ -16,6 +17,8 @@ from .store import norm
 __all__ = ["IndexedLookups"]
 
 logger = logging.getLogger("entra_auth.cache")
+
+_NO_SCOPES: frozenset[str] = frozenset()
 
 
 class IndexedLookups(CacheCore):
@@ -57,37 +60,88 @@ class IndexedLookups(CacheCore):
         """
         envs = env_set(environments)
         wanted = lowered(scopes.split() if isinstance(scopes, str) else scopes)
+        if user_assertion_hash and home_account_id is None:
+            return self._find_access_token_by_assertion(
+                client_id, envs, realm, wanted, key_id, user_assertion_hash, ext_cache_key
+            )
+        # The index key is normalized like store.norm (lowercase; None and "" alike), so
+        # every entry in the bucket has this account, client and realm: no per-entry check.
+        index_key = (norm(home_account_id), client_id.lower(), realm.lower())
+        ext = ext_cache_key or None
+        if type(self)._before_read is CacheCore._before_read:  # no hook: skip its bookkeeping
+            with self._lock:
+                return self._best_access_token(
+                    index_key, envs, wanted, key_id, user_assertion_hash, ext
+                )
+        with self._operation(write=False), self._lock:
+            return self._best_access_token(
+                index_key, envs, wanted, key_id, user_assertion_hash, ext
+            )
+
+    def _best_access_token(
+        self,
+        index_key: tuple[Any, str, str],
+        envs: frozenset[str],
+        wanted: frozenset[str],
+        key_id: str | None,
+        user_assertion_hash: str | None,
+        ext: str | None,
+    ) -> Entry | None:
+        # The silent hot path: a few dict reads per candidate (usually one), called locked.
+        store = self._store
+        entries = store.section(CredentialType.ACCESS_TOKEN)
+        at_scopes = store.at_scopes
+        best: Entry | None = None
+        best_expiry = 0
+        for key in store.at_by_account.keys(index_key):
+            entry = entries.get(key)
+            if entry is None:
+                continue
+            environment = entry.get("environment")
+            if (type(environment) is not str or environment not in envs) and norm(
+                environment
+            ) not in envs:
+                continue
+            if (
+                entry.get("key_id") != key_id
+                or (entry.get("ext_cache_key") or None) != ext
+                or (user_assertion_hash and entry.get("user_assertion_hash") != user_assertion_hash)
+                or not wanted <= at_scopes.get(key, _NO_SCOPES)
+            ):
+                continue
+            expiry = as_int(entry.get("expires_on"))
+            if expiry is not None and (best is None or expiry > best_expiry):
+                best, best_expiry = entry, expiry
+        return dict(best) if best is not None else None
+
+    def _find_access_token_by_assertion(
+        self,
+        client_id: str,
+        envs: frozenset[str],
+        realm: str,
+        wanted: frozenset[str],
+        key_id: str | None,
+        user_assertion_hash: str,
+        ext_cache_key: str | None,
+    ) -> Entry | None:
         client = client_id.lower()
         tenant = realm.lower()
-        account = norm(home_account_id)
-        by_assertion = bool(user_assertion_hash) and home_account_id is None
         best: Entry | None = None
         best_expiry = 0
         with self._operation(write=False), self._lock:
             store = self._store
-            if by_assertion:
-                found = store.lookup(
-                    CredentialType.ACCESS_TOKEN, ("user_assertion_hash",), (user_assertion_hash,)
-                )
-            else:
-                found = store.lookup(
-                    CredentialType.ACCESS_TOKEN,
-                    ("home_account_id", "client_id", "realm"),
-                    (home_account_id, client_id, realm),
-                )
+            found = store.lookup(
+                CredentialType.ACCESS_TOKEN, ("user_assertion_hash",), (user_assertion_hash,)
+            )
             for key, entry in found:
                 if (
                     norm(entry.get("environment")) not in envs
                     or norm(entry.get("client_id")) != client
                     or norm(entry.get("realm")) != tenant
-                    or (not by_assertion and norm(entry.get("home_account_id")) != account)
                     or entry.get("key_id") != key_id
                     or (entry.get("ext_cache_key") or None) != (ext_cache_key or None)
-                    or (
-                        user_assertion_hash
-                        and entry.get("user_assertion_hash") != user_assertion_hash
-                    )
-                    or not wanted <= store.at_scopes.get(key, frozenset())
+                    or entry.get("user_assertion_hash") != user_assertion_hash
+                    or not wanted <= store.at_scopes.get(key, _NO_SCOPES)
                 ):
                     continue
                 expiry = as_int(entry.get("expires_on"))

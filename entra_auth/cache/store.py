@@ -173,6 +173,10 @@ class EntryStore:
             section: tuple(_Index(fields) for fields in specs)
             for section, specs in INDEX_FIELDS.items()
         }
+        # find_access_token's index: (home_account_id, client_id, realm) -> keys.
+        self.at_by_account = self._index_for(
+            CredentialType.ACCESS_TOKEN, ("home_account_id", "client_id", "realm")
+        )
         # Lowercased scope sets of access tokens, so a superset test needs no string work.
         self.at_scopes: dict[str, frozenset[str]] = {}
         self._scope_sets: dict[str, frozenset[str]] = {}
