@@ -209,8 +209,15 @@ class ClientApplication(AppCore):
         Returns:
             A token result, None when the cache holds nothing usable, or an error dict.
         """
+        chosen = self._authority_for(authority)
+        hit = app_flows.silent_cached(
+            self._ctx, chosen, scopes, account,
+            force_refresh=force_refresh, claims_challenge=claims_challenge,
+        )
+        if hit is not None:
+            return hit
         return self._run(app_flows.silent(
-            self._ctx, self._authority_for(authority), scopes, account,
+            self._ctx, chosen, scopes, account,
             force_refresh=force_refresh, claims_challenge=claims_challenge,
         ))
 

@@ -30,6 +30,9 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
             A token result (``token_source`` ``cache`` or ``identity_provider``) or an
             error dict.
         """
+        hit = app_flows.for_client_cached(self._ctx, self.authority, scopes, claims_challenge)
+        if hit is not None:
+            return hit
         return self._result(self._run(app_flows.for_client(
             self._ctx, self.authority, scopes, claims_challenge)))
 

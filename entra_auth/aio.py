@@ -201,8 +201,15 @@ class ClientApplication(AppCore):
 
         Concurrent tasks needing the same token share one refresh request.
         """
+        chosen = self._authority_for(authority)
+        hit = app_flows.silent_cached(
+            self._ctx, chosen, scopes, account,
+            force_refresh=force_refresh, claims_challenge=claims_challenge,
+        )
+        if hit is not None:
+            return hit
         return await self._run(app_flows.silent(
-            self._ctx, self._authority_for(authority), scopes, account,
+            self._ctx, chosen, scopes, account,
             force_refresh=force_refresh, claims_challenge=claims_challenge,
         ))
 
@@ -276,6 +283,9 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         self, scopes: list[str], claims_challenge: str | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """A token for the app itself (client credentials), from the cache when fresh."""
+        hit = app_flows.for_client_cached(self._ctx, self.authority, scopes, claims_challenge)
+        if hit is not None:
+            return hit
         return self._result(await self._run(app_flows.for_client(
             self._ctx, self.authority, scopes, claims_challenge)))
 

@@ -3,7 +3,9 @@
 Each function composes discovery -> (silent) -> grant -> cache write with ``yield from``;
 :func:`guard` turns a :class:`FlowError` raised anywhere inside into the error dict it carries.
 Silent and client-credentials acquisition ask the driver to share one token request among
-concurrent callers (:class:`Shared`), so the applications hold no logic of their own.
+concurrent callers (:class:`Shared`), so the applications hold no logic of their own; their
+cache hits are also plain functions (:func:`silent_cached`, :func:`for_client_cached`) the
+applications try first, since a hit needs no I/O and no generator.
 """
 
 from __future__ import annotations
@@ -15,18 +17,26 @@ from typing import Any, TypeVar
 from .authority import Authority
 from .claims import merge_claims
 from .context import ClientContext, FlowError
-from .discovery import AuthorityMetadata, authority_aliases, discover
+from .discovery import (
+    AuthorityMetadata,
+    authority_aliases,
+    discover,
+    known_aliases,
+    known_metadata,
+)
 from .grants import auth_code, client_credentials, device_code, on_behalf_of, password, refresh
 from .messages import AppFlow, Flow, InFlight, Shared
-from .scopes import check_scopes, decorate_scopes
-from .silent import SilentPlan, lookup
+from .scopes import RESERVED_SCOPES, check_scopes, decorate_scopes
+from .silent import SilentPlan, cached_token, lookup
 from .silent import refresh as refresh_silently
 
 __all__ = [
     "SilentState",
     "accounts",
+    "for_client_cached",
     "guard",
     "silent",
+    "silent_cached",
     "silent_complete",
 ]
 
@@ -186,18 +196,43 @@ def by_device_flow(
     return (yield from device_code.poll(ctx, metadata, flow, claims_challenge=claims_challenge))
 
 
+def for_client_cached(
+    ctx: ClientContext, authority: Authority, scopes: object, claims_challenge: str | None = None,
+) -> dict[str, Any] | None:
+    """:func:`for_client`'s result when it is a cached token needing no refresh, else None.
+
+    No I/O and no generator: the applications call it first. None also when the authority
+    is not discovered yet; the flow then decides. Raises what the flow raises for bad scopes.
+    """
+    if claims_challenge:
+        return None
+    metadata = known_metadata(ctx, authority)
+    if metadata is None:
+        return None
+    hit = client_credentials.cached(ctx, metadata, check_scopes(scopes))
+    return hit[0] if hit is not None and not hit[1] else None
+
+
 def for_client(
     ctx: ClientContext, authority: Authority, scopes: Any, claims_challenge: str | None = None,
 ) -> AppFlow[dict[str, Any]]:
     """Client credentials, cache first; concurrent callers for the same scopes share a request.
 
-    A claims challenge bypasses the cache, and is not shared.
+    A fresh cached token is returned before single-flight; one only due for a proactive
+    refresh too, while another caller is refreshing it. A claims challenge bypasses the
+    cache, and is not shared.
     """
-    flow = _for_client(ctx, authority, scopes, claims_challenge)
     if claims_challenge:
-        return (yield from flow)
+        return (yield from _for_client(ctx, authority, scopes, claims_challenge))
     key = ("client_credentials", ctx.client_id, " ".join(sorted(map(str, scopes or []))))
-    result: dict[str, Any] = yield Shared(key, guard(flow))
+    metadata = known_metadata(ctx, authority)  # else discovery runs once, in the shared flow
+    if metadata is not None:
+        hit = client_credentials.cached(ctx, metadata, check_scopes(scopes))
+        if hit is not None and (not hit[1] or (yield InFlight(key))):
+            return hit[0]
+    # The leader looks in the cache again: another caller may just have stored a token.
+    flow = guard(_for_client(ctx, authority, scopes, claims_challenge))
+    result: dict[str, Any] = yield Shared(key, flow)
     return result
 
 
@@ -242,6 +277,36 @@ class SilentState:
     plan: SilentPlan
 
 
+def silent_cached(
+    ctx: ClientContext,
+    authority: Authority,
+    scopes: object,
+    account: object,
+    *,
+    force_refresh: bool = False,
+    claims_challenge: str | None = None,
+) -> dict[str, Any] | None:
+    """:func:`silent`'s result when it is a cached token needing no refresh, else None.
+
+    No I/O and no generator: the applications call it first. None also before the authority
+    is discovered, and for arguments :func:`silent` would refuse; the flow then decides.
+    """
+    if force_refresh or claims_challenge:
+        return None
+    if account is not None and not isinstance(account, Mapping):
+        return None
+    wanted = check_scopes(scopes)  # silent() raises the same ValueError first
+    if not RESERVED_SCOPES.isdisjoint(wanted):
+        return None
+    metadata = known_metadata(ctx, authority)
+    envs = known_aliases(ctx, authority)
+    if metadata is None or envs is None:
+        return None
+    home = account.get("home_account_id") if account else None
+    hit = cached_token(ctx, envs, metadata.realm, wanted, home if isinstance(home, str) else None)
+    return hit[0] if hit is not None and not hit[1] else None
+
+
 def silent(
     ctx: ClientContext,
     authority: Authority,
@@ -263,10 +328,7 @@ def silent(
     metadata = yield from discover(ctx, authority)
     envs = yield from authority_aliases(ctx, authority)
     claims = merge_claims(claims_challenge, ctx.client_capabilities) if claims_challenge else None
-    plan = lookup(
-        ctx, metadata, envs, wanted, dict(account) if account else None,
-        force_refresh=force_refresh, claims=claims,
-    )
+    plan = lookup(ctx, metadata, envs, wanted, account, force_refresh=force_refresh, claims=claims)
     if plan.result is not None and (not plan.refresh_due or (yield InFlight(plan.key))):
         return plan.result
     state = SilentState(

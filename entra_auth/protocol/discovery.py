@@ -17,7 +17,9 @@ from .messages import Flow
 from .pkce import uuid4
 from .token_request import error_result, get_json
 
-__all__ = ["AuthorityMetadata", "authority_aliases", "discover"]
+__all__ = [
+    "AuthorityMetadata", "authority_aliases", "discover", "known_aliases", "known_metadata",
+]
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,21 @@ def _instance_discovery(ctx: ClientContext, authority: Authority) -> Flow[str]:
     return endpoint
 
 
+def known_metadata(ctx: ClientContext, authority: Authority) -> AuthorityMetadata | None:
+    """The authority's endpoints if :func:`discover` already has them (no I/O), else None."""
+    memo = ctx.shared.metadata.get(authority.url)
+    return memo if isinstance(memo, AuthorityMetadata) else None
+
+
+def known_aliases(ctx: ClientContext, authority: Authority) -> tuple[str, ...] | None:
+    """What :func:`authority_aliases` returns when it needs no I/O, else None."""
+    own = authority.instance
+    memo = ctx.shared.aliases.get(own)
+    if memo is not None:
+        return memo
+    return None if _needs_alias_lookup(ctx, authority) else (own,)
+
+
 def discover(ctx: ClientContext, authority: Authority) -> Flow[AuthorityMetadata]:
     """Validate ``authority`` and return its endpoints (memoized per application).
 
@@ -100,8 +117,8 @@ def discover(ctx: ClientContext, authority: Authority) -> Flow[AuthorityMetadata
             refused (HTTP 4xx), or an ``oidc_authority`` issuer does not match.
         FlowError: the network failed or the reply was malformed (an error dict).
     """
-    memo = ctx.shared.metadata.get(authority.url)
-    if isinstance(memo, AuthorityMetadata):
+    memo = known_metadata(ctx, authority)
+    if memo is not None:
         return memo
     if _needs_instance_discovery(ctx, authority):
         config_url = yield from _instance_discovery(ctx, authority)
@@ -179,12 +196,10 @@ def authority_aliases(ctx: ClientContext, authority: Authority) -> Flow[tuple[st
 
     Failure to fetch them is not an error: the authority's own host is used alone.
     """
+    known = known_aliases(ctx, authority)
+    if known is not None:
+        return known
     own = authority.instance
-    memo = ctx.shared.aliases.get(own)
-    if memo is not None:
-        return memo
-    if not _needs_alias_lookup(ctx, authority):
-        return (own,)
     origin = _discovery_origin(authority)
     aliases: tuple[str, ...] = (own,)
     try:

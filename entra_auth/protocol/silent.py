@@ -8,15 +8,18 @@ token on any failure; family refresh tokens (FOCI, family "1") are tried before 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .context import ClientContext, FlowError
 from .discovery import AuthorityMetadata
 from .messages import Flow
 
-__all__ = ["EXPIRY_MARGIN", "SilentPlan", "access_token_result", "lookup", "refresh", "usable"]
+__all__ = [
+    "EXPIRY_MARGIN", "SilentPlan", "access_token_result", "cached_token", "flight_key", "lookup",
+    "refresh", "usable",
+]
 
 logger = logging.getLogger("entra_auth")
 
@@ -56,12 +59,58 @@ def access_token_result(entry: dict[str, Any], now: float) -> dict[str, Any]:
 class SilentPlan:
     """Outcome of the cache lookup: a hit (maybe due for refresh) or the need to refresh.
 
-    ``key`` identifies the token (account, scopes, claims) for single-flight.
+    ``key`` identifies the token (account, scopes, claims) for single-flight; it is built
+    on first use, since a plain hit never needs it.
     """
 
     result: dict[str, Any] | None
     refresh_due: bool
-    key: tuple[str, ...]
+    key_of: tuple[ClientContext, AuthorityMetadata, Sequence[str], object, str | None] = field(
+        repr=False, compare=False
+    )
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return flight_key(*self.key_of)
+
+
+def flight_key(
+    ctx: ClientContext,
+    metadata: AuthorityMetadata,
+    scopes: Sequence[str],
+    home_account_id: object,
+    claims: str | None,
+) -> tuple[str, ...]:
+    """The single-flight key of a silent request: client, account, authority, scopes, claims."""
+    return (
+        ctx.client_id,
+        str(home_account_id),
+        metadata.environment,
+        metadata.realm,
+        " ".join(sorted(s.lower() for s in scopes)),
+        claims or "",
+    )
+
+
+def cached_token(
+    ctx: ClientContext,
+    environments: Sequence[str],
+    realm: str,
+    scopes: Sequence[str],
+    home_account_id: str | None,
+) -> tuple[dict[str, Any], bool] | None:
+    """A usable cached access token as MSAL's result, and whether its refresh is due; else None.
+
+    No I/O: the silent and client-credentials flows call it, and so do the applications before
+    building a flow at all.
+    """
+    now = ctx.clock()
+    entry = find_access_token(ctx, environments, realm, scopes, home_account_id)
+    if entry is None or not usable(entry, now):
+        return None
+    result = access_token_result(entry, now)
+    refresh_on = result.get("refresh_on")
+    return result, isinstance(refresh_on, int) and refresh_on < now
 
 
 def lookup(
@@ -69,32 +118,22 @@ def lookup(
     metadata: AuthorityMetadata,
     environments: Sequence[str],
     scopes: Sequence[str],
-    account: dict[str, Any] | None,
+    account: Mapping[str, Any] | None,
     *,
     force_refresh: bool = False,
     claims: str | None = None,
 ) -> SilentPlan:
     """Look in the cache (no I/O). The plan says whether a refresh is needed."""
-    home = (account or {}).get("home_account_id")
-    key = (
-        ctx.client_id,
-        str(home),
-        metadata.environment,
-        metadata.realm,
-        " ".join(sorted(s.lower() for s in scopes)),
-        claims or "",
-    )
+    home = account.get("home_account_id") if account else None
+    key_of = (ctx, metadata, scopes, home, claims)
     if force_refresh or claims:
-        return SilentPlan(None, True, key)
-    now = ctx.clock()
-    entry = find_access_token(
+        return SilentPlan(None, True, key_of)
+    hit = cached_token(
         ctx, environments, metadata.realm, scopes, home if isinstance(home, str) else None
     )
-    if entry is None or not usable(entry, now):
-        return SilentPlan(None, True, key)
-    result = access_token_result(entry, now)
-    refresh_on = result.get("refresh_on")
-    return SilentPlan(result, isinstance(refresh_on, int) and refresh_on < now, key)
+    if hit is None:
+        return SilentPlan(None, True, key_of)
+    return SilentPlan(hit[0], hit[1], key_of)
 
 
 GRAPH_PREFIX = "https://graph.microsoft.com/"

@@ -12,10 +12,17 @@ from ..context import ClientContext, FlowError
 from ..discovery import AuthorityMetadata
 from ..messages import Flow
 from ..region import regional_endpoint, resolve_region
-from ..silent import access_token_result, find_access_token, usable
+from ..silent import cached_token
 from .common import obtain
 
-__all__ = ["acquire"]
+__all__ = ["acquire", "cached"]
+
+
+def cached(
+    ctx: ClientContext, metadata: AuthorityMetadata, scopes: list[str]
+) -> tuple[dict[str, Any], bool] | None:
+    """The cached app token's result and whether its refresh is due, or None (no I/O)."""
+    return cached_token(ctx, [metadata.environment], metadata.realm, scopes, None)
 
 
 def acquire(
@@ -30,16 +37,12 @@ def acquire(
 
     A refresh due (``refresh_on``) that fails falls back to the still-valid cached token.
     """
-    now = ctx.clock()
     fallback: dict[str, Any] | None = None
     if not claims_challenge:
-        entry = find_access_token(
-            ctx, [metadata.environment], metadata.realm, scopes, None
-        )
-        if entry is not None and usable(entry, now):
-            fallback = access_token_result(entry, now)
-            refresh_on = fallback.get("refresh_on")
-            if not (isinstance(refresh_on, int) and refresh_on < now):
+        hit = cached(ctx, metadata, scopes)
+        if hit is not None:
+            fallback, refresh_due = hit
+            if not refresh_due:
                 return fallback
     region = yield from resolve_region(ctx)
     endpoint = regional_endpoint(metadata.token_endpoint, region) if region else None
