@@ -61,9 +61,10 @@ def accounts(
     result = []
     for account in found:
         home = account.get("home_account_id")
-        if account.get("authority_type") not in ("MSSTS", "ADFS") or home in seen:
+        if (account.get("authority_type") not in ("MSSTS", "ADFS")
+                or not isinstance(home, str) or home in seen):  # a corrupt entry: skip it
             continue
-        seen.add(str(home))
+        seen.add(home)
         result.append(account)
     return result
 
