@@ -206,6 +206,17 @@ def _on_behalf_of(emu: Emulator) -> Cell:
 def _adapter(emu: Emulator) -> Cell:
     app = _confidential(emu)
     app.get_accounts()
+    return _adapter_over(emu, app, app.token_cache)
+
+
+def _adapter_proactive(emu: Emulator) -> Cell:
+    cell = _client_credentials_proactive(emu)
+    adapter = _adapter_over(emu, cell.app, cell.cache)
+    adapter.valid_token = cell.valid_token
+    return adapter
+
+
+def _adapter_over(emu: Emulator, app: Any, cache: Any) -> Cell:
     auth = EntraAuth(app, GRAPH_DEFAULT, allowed_hosts=["127.0.0.1"])
     session = requests.Session()
     session.auth = auth
@@ -215,7 +226,7 @@ def _adapter(emu: Emulator) -> Cell:
     def act() -> Any:
         return session.get(emu.echo_url, timeout=10)
 
-    return Cell(app, app.token_cache, act, cleanup=session.close)
+    return Cell(app, cache, act, cleanup=session.close)
 
 
 FLOWS: list[FlowSpec] = [
@@ -233,6 +244,7 @@ FLOWS: list[FlowSpec] = [
     FlowSpec("client credentials (aio, httpx)", "token", "POST", _client_credentials_async),
     FlowSpec("on-behalf-of", "token", "POST", _on_behalf_of),
     FlowSpec("adapter (requests, app-only)", "token", "POST", _adapter),
+    FlowSpec("adapter (requests, refresh_on passed)", "token", "POST", _adapter_proactive),
 ]
 
 # fault name -> emulator inject_fault keyword arguments (persistent: times=None)

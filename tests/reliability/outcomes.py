@@ -69,7 +69,7 @@ def expected(flow: str, fault: str) -> Outcome:
         if fault == "429 Retry-After":  # a 4xx: MSAL's ValueError for a bad authority
             return Outcome("raise", exception="ValueError", requests=retried)
         return Outcome("error", DISCOVERY_ERRORS[fault], requests=retried)
-    if "refresh_on passed" in flow:
+    if "refresh_on passed" in flow:  # the adapter sends the cached token too
         return Outcome("cached")
     error = TOKEN_ERRORS[fault]
     if flow.startswith("adapter"):

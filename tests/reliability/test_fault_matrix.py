@@ -8,6 +8,8 @@ replayed from the http_cache rather than re-sent.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from typing import Any
 
@@ -34,6 +36,11 @@ def _run(act: Any) -> tuple[str, Any]:
         return "raise", exc
 
 
+def _claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
 def _check(outcome: Outcome, got: tuple[str, Any], valid_token: str | None) -> None:
     how, value = got
     if outcome.kind == "raise":
@@ -43,8 +50,14 @@ def _check(outcome: Outcome, got: tuple[str, Any], valid_token: str | None) -> N
             assert value.error == outcome.error
         return
     assert how == "value", f"unexpected exception {value!r}"
-    if outcome.kind == "token" and not isinstance(value, dict):  # the adapter's response
-        assert value.status_code == 200 and value.json()["claims"]["aud"]
+    if not isinstance(value, dict):  # the adapter's response from the echo resource
+        assert value.status_code == 200, value.text
+        sent = value.json()["claims"]["uti"]
+        if outcome.kind == "cached":
+            assert valid_token and sent == _claims(valid_token)["uti"]
+        else:
+            assert outcome.kind == "token" and sent
+            assert not valid_token or sent != _claims(valid_token)["uti"]
         return
     assert isinstance(value, dict), value
     if outcome.kind == "error":
