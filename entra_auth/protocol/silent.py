@@ -137,15 +137,17 @@ def lookup(
 
 
 GRAPH_PREFIX = "https://graph.microsoft.com/"
+_GRAPH_PREFIX_LEN = len(GRAPH_PREFIX)
 
 
 def _scope_spellings(scopes: Sequence[str]) -> list[list[str]]:
     # Entra answers Graph scopes in short form ("User.Read" for
     # "https://graph.microsoft.com/User.Read"), and the cache keeps the answer's spelling.
     spellings = [list(scopes)]
-    short = [s[len(GRAPH_PREFIX):] if s.lower().startswith(GRAPH_PREFIX) else s for s in scopes]
-    if short != spellings[0]:
-        spellings.append(short)
+    if any(s[:_GRAPH_PREFIX_LEN].lower() == GRAPH_PREFIX for s in scopes):
+        spellings.append(
+            [s[_GRAPH_PREFIX_LEN:] if s.lower().startswith(GRAPH_PREFIX) else s for s in scopes]
+        )
     return spellings
 
 
@@ -157,9 +159,14 @@ def find_access_token(
     home_account_id: str | None,
     user_assertion_hash: str | None = None,
 ) -> dict[str, Any] | None:
-    """The cache's access token for these scopes, under either spelling of Graph scopes."""
+    """The cache's access token for these scopes, under either spelling of Graph scopes.
+
+    The entry may be the cache's own (entra_auth's caches skip the copy here): read it only.
+    """
+    cache = ctx.cache
+    find = getattr(cache, "_stored_access_token", None) or cache.find_access_token
     for candidate in _scope_spellings(scopes):
-        entry = ctx.cache.find_access_token(
+        entry: dict[str, Any] | None = find(
             client_id=ctx.client_id,
             environments=list(environments),
             realm=realm,
