@@ -45,7 +45,8 @@ def authenticate_client(core: Core, req: Request, app: App, segment: str) -> str
         ``azpacr``: ``"0"`` public client, ``"1"`` secret, ``"2"`` certificate.
 
     Raises:
-        EntraError: 700025, 7000218, 7000215, 700027, 700021, 700024, 50027 (invalid_client).
+        EntraError: 700025, 7000218, 7000215, 700027, 700021, 700023, 700024, 5002738
+            (invalid_client); 50027, 90014 (invalid_request).
     """
     secret = req.form.get("client_secret", "")
     basic = basic_credentials(req)
@@ -157,7 +158,8 @@ def _verify_assertion(core: Core, req: Request, app: App, assertion: str, segmen
     try:
         header, _ = decode_unverified(assertion)
     except TokenInvalid:
-        raise _bad(50027, "JWT token is invalid or malformed.") from None
+        raise EntraError(400, "invalid_request", 50027,
+                         "JWT token is invalid or malformed.") from None
     alg = header.get("alg")
     if alg not in ("RS256", "PS256"):
         raise _bad(5002738, f"Invalid JWT token. '{str(alg)[:16]}' is not a supported "
@@ -167,12 +169,16 @@ def _verify_assertion(core: Core, req: Request, app: App, assertion: str, segmen
         claims = verify_signature(assertion, pem, str(alg))
     except TokenInvalid:
         raise _bad(700027, "Client assertion contains an invalid signature.") from None
+    for field in ("iss", "aud"):
+        if not claims.get(field):
+            raise EntraError(400, "invalid_request", 90014,
+                             f"The required field '{field}' is missing from the credential.")
     if claims.get("iss") != app.client_id or claims.get("sub") != app.client_id:
         raise _bad(700021, "Client assertion application identifier doesn't match "
                            "'client_id' parameter.")
     if not _audience_ok(core, claims.get("aud"), segment):
-        raise _bad(700212, "No matching audience found: the client assertion's 'aud' must "
-                           "be this tenant's token endpoint.")
+        raise _bad(700023, "Client assertion audience claim does not match Realm issuer. "
+                           "The 'aud' must be this tenant's token endpoint.")
     try:
         check_lifetime(claims, now=core.now(), leeway=CLOCK_SKEW)
     except TokenInvalid:

@@ -78,7 +78,7 @@ def devicelogin(core: Core, req: Request) -> Reply:
         if found is None or core.now() >= found[1].expires_at:
             return Reply.html(pages.code_entry_page(
                 "/devicelogin",
-                error="AADSTS70000: That code didn't work. Check the code and try again."))
+                error="AADSTS70018: That code didn't work. Check the code and try again."))
         device_code, record = found
         txn = {
             "kind": "device", "client_id": record.client_id, "scope": record.scope,

@@ -59,14 +59,14 @@ def instance_discovery(core: Core, req: Request) -> Reply:
     """``GET /common/discovery/instance?api-version=1.0|1.1&authorization_endpoint=...``."""
     version = req.query.get("api-version", "")
     if not version:
-        raise EntraError(400, "invalid_request", 90014,
+        raise EntraError(400, "invalid_request", 50050,
                          "The required field 'api-version' is missing.")
     if version not in ("1.0", "1.1"):
-        raise EntraError(400, "invalid_request", 90011,
+        raise EntraError(400, "invalid_request", 50050,
                          f"The 'api-version' value '{version[:20]}' is not supported.")
     endpoint = req.query.get("authorization_endpoint", "")
     if not endpoint:
-        raise EntraError(400, "invalid_request", 90014,
+        raise EntraError(400, "invalid_request", 50050,
                          "The required field 'authorization_endpoint' is missing.")
     parts = urlsplit(endpoint)
     host = (parts.netloc or "").lower()
@@ -103,7 +103,7 @@ def jwks(core: Core, req: Request, segment: str) -> Reply:
 def user_realm(core: Core, req: Request, raw_username: str) -> Reply:
     """``GET /common/userrealm/{username}?api-version=1.0`` (all accounts are Managed)."""
     if not req.query.get("api-version"):
-        raise EntraError(400, "invalid_request", 90014,
+        raise EntraError(400, "invalid_request", 50050,
                          "The required field 'api-version' is missing.")
     username = unquote(raw_username)
     domain = username.rpartition("@")[2].lower()

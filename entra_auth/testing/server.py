@@ -142,8 +142,12 @@ def _fault_reply(core: Core, req: Request, fault: Fault) -> Reply:
         if fault.retry_after is not None:
             headers["Retry-After"] = str(fault.retry_after)
         error = "server_error" if fault.status == 500 else "temporarily_unavailable"
-        err = EntraError(fault.status, error, 90033 if fault.status >= 500 else 50196,
-                         "The service is temporarily unavailable (injected fault).",
+        # 90033 MsodsServiceUnavailable for 5xx; 90055 TenantThrottlingError (too many requests)
+        # otherwise. Not 50196: that is loop detection, which Entra sends as invalid_grant.
+        message = ("There are too many incoming requests (injected fault)."
+                   if fault.status < 500 else
+                   "The service is temporarily unavailable (injected fault).")
+        err = EntraError(fault.status, error, 90033 if fault.status >= 500 else 90055, message,
                          headers=headers)
         return core.error_reply(req, err)
     json_headers = [("Content-Type", "application/json; charset=utf-8")]

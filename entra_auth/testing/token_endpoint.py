@@ -238,7 +238,7 @@ def _device_code(core: Core, req: Request, ctx: _Ctx) -> dict[str, Any]:
     value = _required(req, "device_code")
     record = core.state.device_codes.get(value)
     if record is None or record.client_id.lower() != ctx.app.client_id.lower():
-        raise EntraError(400, "bad_verification_code", 70000,
+        raise EntraError(400, "bad_verification_code", 70018,
                          "The device code was not recognized.")
     record.last_poll = core.now()
     if record.status == "redeemed":
@@ -280,7 +280,7 @@ def _on_behalf_of(core: Core, req: Request, ctx: _Ctx) -> dict[str, Any]:
     if own is not None:
         expected.add(own.identifier_uri.rstrip("/").lower())
     if str(incoming.get("aud", "")).lower() not in expected:
-        raise _invalid_grant(50013, "Assertion audience does not match the Client app "
+        raise _invalid_grant(500131, "Assertion audience does not match the Client app "
                                     "presenting the assertion. The audience in the assertion "
                                     f"was '{str(incoming.get('aud'))[:100]}' and the expected "
                                     f"audience is '{ctx.app.client_id}' or one of the "

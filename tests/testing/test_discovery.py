@@ -81,12 +81,12 @@ def test_instance_discovery_errors(http: requests.Session, emu: Emulator) -> Non
                                       "https://login.example.test/common/oauth2/authorize"})
     assert_entra_error(unknown, 400, "invalid_instance", 50049)
     assert_entra_error(_instance(http, emu, **{"authorization_endpoint": "x"}), 400,
-                       "invalid_request", 90014)
+                       "invalid_request", 50050)
     assert_entra_error(_instance(http, emu, **{"api-version": "9.9",
                                                "authorization_endpoint": "x"}),
-                       400, "invalid_request", 90011)
+                       400, "invalid_request", 50050)
     assert_entra_error(_instance(http, emu, **{"api-version": "1.0"}), 400,
-                       "invalid_request", 90014)
+                       "invalid_request", 50050)
 
 
 def test_msal_uses_instance_discovery_endpoint(emu: Emulator) -> None:
@@ -136,7 +136,7 @@ def test_user_realm(http: requests.Session, emu: Emulator) -> None:
     assert known["domain_name"] == DEFAULT_TENANT_DOMAIN
     unknown = http.get(f"{url}/x@unknown.test", params={"api-version": "1.0"}, timeout=10)
     assert unknown.json()["account_type"] == "Unknown"
-    assert_entra_error(http.get(f"{url}/{ALICE}", timeout=10), 400, "invalid_request", 90014)
+    assert_entra_error(http.get(f"{url}/{ALICE}", timeout=10), 400, "invalid_request", 50050)
 
 
 def test_public_client_id_is_listed_in_describe(emu: Emulator) -> None:

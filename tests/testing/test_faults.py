@@ -15,15 +15,15 @@ FORM = {"grant_type": "client_credentials", "client_id": WEB_APP_ID,
         "client_secret": WEB_APP_SECRET, "scope": "https://graph.microsoft.com/.default"}
 
 
-@pytest.mark.parametrize(("status", "error"), [(429, "temporarily_unavailable"),
-                                               (500, "server_error"),
-                                               (503, "temporarily_unavailable")])
+@pytest.mark.parametrize(("status", "error", "code"), [(429, "temporarily_unavailable", 90055),
+                                                       (500, "server_error", 90033),
+                                                       (503, "temporarily_unavailable", 90033)])
 def test_status_with_retry_after_once(http: requests.Session, emu: Emulator, status: int,
-                                      error: str) -> None:
+                                      error: str, code: int) -> None:
     fault = emu.inject_fault("token", "status", status=status, retry_after=7)
     resp = token(http, emu, FORM)
     assert resp.status_code == status and resp.headers["Retry-After"] == "7"
-    assert resp.json()["error"] == error and resp.json()["error_codes"]
+    assert resp.json()["error"] == error and resp.json()["error_codes"] == [code]
     assert token(http, emu, FORM).status_code == 200
     assert fault.fired == 1 and fault.exhausted
 

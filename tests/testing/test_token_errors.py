@@ -129,15 +129,16 @@ def test_assertion_errors(http: requests.Session, emu: Emulator) -> None:
     x5t = x5t_of(cert.thumbprint_sha1)
     aud = emu.token_endpoint()
     stranger = generate_client_certificate("stranger")
+    assert_entra_error(token(http, emu, _assertion_form("not-a-jwt")), 400, "invalid_request",
+                       50027)
     cases = [
-        ("not-a-jwt", 50027),
         (sign_assertion(stranger.private_key_pem, WEB_APP_ID, aud,
                         x5t=x5t_of(stranger.thumbprint_sha1)), 700027),  # unregistered key
         (sign_assertion(stranger.private_key_pem, WEB_APP_ID, aud, x5t=x5t), 700027),  # forged
         (sign_assertion(cert.private_key_pem, WEB_APP_ID, aud, x5t=x5t,
                         issuer=WEB_API_ID), 700021),
         (sign_assertion(cert.private_key_pem, WEB_APP_ID, "https://elsewhere.test/token",
-                        x5t=x5t), 700212),
+                        x5t=x5t), 700023),
         (sign_assertion(cert.private_key_pem, WEB_APP_ID, aud, x5t=x5t, lifetime=-900),
          700024),
         (sign_assertion("k" * 32, WEB_APP_ID, aud, x5t=x5t, algorithm="HS256"), 5002738),
@@ -145,6 +146,9 @@ def test_assertion_errors(http: requests.Session, emu: Emulator) -> None:
     for assertion, code in cases:
         assert_entra_error(token(http, emu, _assertion_form(assertion)), 401,
                            "invalid_client", code)
+    no_audience = sign_assertion(cert.private_key_pem, WEB_APP_ID, "", x5t=x5t)
+    assert_entra_error(token(http, emu, _assertion_form(no_audience)), 400, "invalid_request",
+                       90014)
     assert emu.tokens_issued == 0
 
 
@@ -267,7 +271,7 @@ def test_on_behalf_of_errors(http: requests.Session, emu: Emulator) -> None:
     api_token = _ropc(http, emu, scope=f"api://{WEB_API_ID}/access_as_user").json()
     graph_token = _ropc(http, emu).json()["access_token"]
     assert _obo(http, emu, api_token["access_token"]).status_code == 200
-    assert_entra_error(_obo(http, emu, graph_token), 400, "invalid_grant", 50013)  # audience
+    assert_entra_error(_obo(http, emu, graph_token), 400, "invalid_grant", 500131)  # audience
     head, payload, signature = api_token["access_token"].split(".")
     tampered = f"{head}.{payload}.{signature[:-6]}AAAAAA"
     assert_entra_error(_obo(http, emu, tampered), 400, "invalid_grant", 50013)
@@ -297,7 +301,7 @@ def test_device_code_errors(http: requests.Session, emu: Emulator) -> None:
     assert flow["verification_uri"] == emu.device_login_url
     assert_entra_error(_poll(http, emu, flow["device_code"]), 400, "authorization_pending",
                        70016)
-    assert_entra_error(_poll(http, emu, "garbage"), 400, "bad_verification_code", 70000)
+    assert_entra_error(_poll(http, emu, "garbage"), 400, "bad_verification_code", 70018)
     emu.advance_clock(emu.settings.device_code_lifetime + 1)
     assert_entra_error(_poll(http, emu, flow["device_code"]), 400, "expired_token", 70019)
 
