@@ -19,7 +19,7 @@ import requests
 
 import entra_auth as msal
 from entra_auth import EntraAuth, UnsafeDestinationError, aio
-from entra_auth.interactive.listener import LoopbackListener
+from entra_auth.interactive.listener import AsyncLoopbackListener, LoopbackListener
 from entra_auth.testing import (
     GRAPH_RESOURCE,
     PUBLIC_CLIENT_ID,
@@ -174,3 +174,12 @@ def test_loopback_listeners_bind_127_0_0_1_only(entra_emulator: Emulator) -> Non
         assert listening_addresses(listener.port) == ["127.0.0.1"]
     finally:
         listener.close()
+
+    async def run() -> list[str]:
+        server = await AsyncLoopbackListener.start()
+        try:
+            return listening_addresses(server.port)
+        finally:
+            await server.aclose()
+
+    assert asyncio.run(run()) == ["127.0.0.1"]
