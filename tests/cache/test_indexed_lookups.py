@@ -323,3 +323,38 @@ def test_scopes_may_be_a_space_separated_string() -> None:
         scopes="mail.read user.read", home_account_id=home("a"),
     )
     assert found is not None and found["secret"] == "at-a-secret"
+
+
+def test_stored_access_token_is_the_entry_itself_and_agrees_with_find() -> None:
+    # The applications' hit path reads the stored entry; the public method still copies.
+    cache = filled(user_event("a", environment="Login.Windows.Net"), user_event("b"))
+    query: dict[str, Any] = {
+        "client_id": CLIENT_ID, "environments": ALIASES, "realm": TENANT,
+        "scopes": ["User.Read"], "home_account_id": home("a"),
+    }
+    stored = cache._stored_access_token(**query)
+    found = cache.find_access_token(**query)
+    assert stored is not None and stored == found and stored is not found
+    assert any(stored is entry for entry in cache._cache["AccessToken"].values())
+    assert cache._stored_access_token(**dict(query, scopes=["Files.Read"])) is None
+
+
+def test_stored_access_token_obeys_an_overriding_find_and_the_read_hook() -> None:
+    calls: list[str] = []
+
+    class Custom(TokenCache):
+        def _before_read(self) -> None:
+            calls.append("read")
+
+        def find_access_token(self, **query: Any) -> dict[str, Any] | None:
+            calls.append("find")
+            return super().find_access_token(**query)
+
+    cache = Custom()
+    cache.add(user_event("a"), now=NOW)
+    found = cache._stored_access_token(
+        client_id=CLIENT_ID, environments=ALIASES, realm=TENANT, scopes=["User.Read"],
+        home_account_id=home("a"),
+    )
+    assert found is not None and found["secret"] == "at-a-secret"
+    assert calls == ["find", "read"]
