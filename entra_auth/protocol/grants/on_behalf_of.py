@@ -59,11 +59,21 @@ def acquire(
             client_id=ctx.client_id,
             user_assertion_hash=digest,
         )[:1]:
-            result = yield from redeem_cached(
-                ctx, metadata, rt, decorated_scopes, claims=claims, user_assertion_hash=digest
-            )
+            try:
+                result = yield from redeem_cached(
+                    ctx, metadata, rt, decorated_scopes, claims=claims,
+                    user_assertion_hash=digest,
+                )
+            except FlowError:  # the request failed: keep the still-valid token, if any
+                if fallback is None:
+                    raise
+                return fallback
             if "error" not in result:
                 return result
+            if fallback is not None and result.get("error") != "invalid_grant":
+                # The service is failing (5xx, throttled, garbage): don't send the assertion
+                # straight after; keep the still-valid token.
+                return fallback
     try:
         result = yield from obtain(
             ctx,
