@@ -203,6 +203,19 @@ def _on_behalf_of(emu: Emulator) -> Cell:
                 lambda: app.acquire_token_on_behalf_of(assertion, [USER_READ]))
 
 
+def _on_behalf_of_proactive(emu: Emulator) -> Cell:
+    _, user = _signed_in(emu, [API_SCOPE])
+    first = _confidential(emu, WEB_API_ID, WEB_API_SECRET)
+    result = first.acquire_token_on_behalf_of(user["access_token"], [USER_READ])
+    assert "access_token" in result, result
+    cache = _edit_access_tokens(first.token_cache, refresh_on=-60)
+    app = _confidential(emu, WEB_API_ID, WEB_API_SECRET, cache=cache)
+    app.get_accounts()
+    assertion = user["access_token"]
+    return Cell(app, cache, lambda: app.acquire_token_on_behalf_of(assertion, [USER_READ]),
+                valid_token=result["access_token"])
+
+
 def _adapter(emu: Emulator) -> Cell:
     app = _confidential(emu)
     app.get_accounts()
@@ -243,6 +256,7 @@ FLOWS: list[FlowSpec] = [
              _client_credentials_proactive),
     FlowSpec("client credentials (aio, httpx)", "token", "POST", _client_credentials_async),
     FlowSpec("on-behalf-of", "token", "POST", _on_behalf_of),
+    FlowSpec("on-behalf-of (refresh_on passed)", "token", "POST", _on_behalf_of_proactive),
     FlowSpec("adapter (requests, app-only)", "token", "POST", _adapter),
     FlowSpec("adapter (requests, refresh_on passed)", "token", "POST", _adapter_proactive),
 ]
