@@ -37,7 +37,7 @@ ALICE_PW = "alice-password"
 USER_READ = f"{GRAPH_RESOURCE}/User.Read"
 GRAPH_DEFAULT = [f"{GRAPH_RESOURCE}/.default"]
 API_SCOPE = f"api://{WEB_API_ID}/access_as_user"
-TIMEOUT = 0.4  # the apps' transport timeout; the "timeout" fault delays twice as long
+TIMEOUT = 0.75  # the apps' transport timeout (per read); the "timeout" fault delays 2x
 
 
 @dataclass
