@@ -18,7 +18,6 @@ __all__ = ["IndexedLookups"]
 
 logger = logging.getLogger("entra_auth.cache")
 
-_NO_SCOPES: frozenset[str] = frozenset()
 
 
 class IndexedLookups(CacheCore):
@@ -139,7 +138,7 @@ class IndexedLookups(CacheCore):
         # The silent hot path: a few dict reads per candidate (usually one), called locked.
         store = self._store
         entries = store.section(CredentialType.ACCESS_TOKEN)
-        at_scopes = store.at_scopes
+        scopes_of = store.scopes_of
         best: Entry | None = None
         best_expiry = 0
         for key in store.at_by_account.keys(index_key):
@@ -155,7 +154,7 @@ class IndexedLookups(CacheCore):
                 entry.get("key_id") != key_id
                 or (entry.get("ext_cache_key") or None) != ext
                 or (user_assertion_hash and entry.get("user_assertion_hash") != user_assertion_hash)
-                or not wanted <= at_scopes.get(key, _NO_SCOPES)
+                or not wanted <= scopes_of(entry.get("target"))
             ):
                 continue
             expiry = as_int(entry.get("expires_on"))
@@ -182,7 +181,7 @@ class IndexedLookups(CacheCore):
             found = store.lookup(
                 CredentialType.ACCESS_TOKEN, ("user_assertion_hash",), (user_assertion_hash,)
             )
-            for key, entry in found:
+            for _, entry in found:
                 if (
                     norm(entry.get("environment")) not in envs
                     or norm(entry.get("client_id")) != client
@@ -190,7 +189,7 @@ class IndexedLookups(CacheCore):
                     or entry.get("key_id") != key_id
                     or (entry.get("ext_cache_key") or None) != (ext_cache_key or None)
                     or entry.get("user_assertion_hash") != user_assertion_hash
-                    or not wanted <= store.at_scopes.get(key, _NO_SCOPES)
+                    or not wanted <= store.scopes_of(entry.get("target"))
                 ):
                     continue
                 expiry = as_int(entry.get("expires_on"))

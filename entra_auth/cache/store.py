@@ -185,8 +185,7 @@ class EntryStore:
         self.at_by_account = self._index_for(
             CredentialType.ACCESS_TOKEN, ("home_account_id", "client_id", "realm")
         )
-        # Lowercased scope sets of access tokens, so a superset test needs no string work.
-        self.at_scopes: dict[str, frozenset[str]] = {}
+        # Lowercased scope sets by target string (see scopes_of).
         self._scope_sets: dict[str, frozenset[str]] = {}
         for section in KNOWN_SECTIONS:
             entries = self.sections.get(section)
@@ -204,7 +203,7 @@ class EntryStore:
             if index_key is not None:
                 index.add(index_key, key)
         if section == CredentialType.ACCESS_TOKEN:
-            self.at_scopes[key] = self._scope_set(entry.get("target"))
+            self.scopes_of(entry.get("target"))  # parse it now, not on the first lookup
 
     @staticmethod
     def _share_values(entry: Entry) -> None:
@@ -215,8 +214,9 @@ class EntryStore:
             if type(value) is str:
                 entry[field] = intern(value)
 
-    def _scope_set(self, target: Any) -> frozenset[str]:
-        # Most tokens share a handful of targets: share their parsed sets too.
+    def scopes_of(self, target: Any) -> frozenset[str]:
+        """The lowercased scopes of an entry's ``target``, so a superset test needs no string
+        work: tokens share a handful of targets, and their parsed sets are kept by target."""
         if not isinstance(target, str):
             return frozenset()
         found = self._scope_sets.get(target)
@@ -262,7 +262,7 @@ class EntryStore:
                 if new_key is not None:
                     index.add(new_key, key)
         if section == CredentialType.ACCESS_TOKEN:
-            self.at_scopes[key] = self._scope_set(entry.get("target"))
+            self.scopes_of(entry.get("target"))
 
     def pop(self, section: str, key: str) -> Entry | None:
         """Remove and return the entry under ``key`` (None when absent)."""
@@ -276,8 +276,6 @@ class EntryStore:
             index_key = index.index_key(old)
             if index_key is not None:
                 index.discard(index_key, key)
-        if section == CredentialType.ACCESS_TOKEN:
-            self.at_scopes.pop(key, None)
         return old
 
     def lookup(self, section: str, fields: tuple[str, ...], values: tuple[Any, ...]) -> Iterator[
