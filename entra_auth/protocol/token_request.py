@@ -137,6 +137,10 @@ def parse_token_response(
 
 def _check_success(body: dict[str, Any], correlation_id: str | None, what: str) -> dict[str, Any]:
     result = dict(body)
+    if "error" in result:  # e.g. "error": null; callers test `"error" in result`
+        return error_result(
+            "invalid_response", f"The {what} sent an error that is not a string", correlation_id
+        )
     if not isinstance(result.get("access_token"), str) and not isinstance(
         result.get("id_token"), str
     ):
