@@ -124,7 +124,7 @@ def test_token_response_parsing_never_raises(status: int, body: str,
                                              headers: dict[str, str]) -> None:
     result = parse_token_response(HttpResponse(status, headers, body), "corr-id")
     assert isinstance(result, dict)
-    if "error" in result:
+    if "error" in result:  # "error" present means failure, and then it is a string
         assert isinstance(result["error"], str) and isinstance(result["error_description"], str)
     else:
         assert status < 400 and result["token_source"] == "identity_provider"
