@@ -15,7 +15,7 @@ from typing import Any
 from .schema import Entry, lowered, make_key_makers
 from .store import EntryStore
 
-__all__ = ["CacheCore", "as_int", "env_set", "is_subdict"]
+__all__ = ["CacheCore", "as_int", "env_set", "is_subdict", "lowered_tuple"]
 
 _MISSING = object()
 
@@ -42,7 +42,28 @@ def is_subdict(small: Mapping[str, Any], big: Mapping[str, Any]) -> bool:
 def env_set(environments: Iterable[str] | str) -> frozenset[str]:
     if isinstance(environments, str):
         return frozenset((environments.lower(),))
+    if type(environments) is tuple:
+        return lowered_tuple(environments)
     return lowered(environments)
+
+
+# Lowercased sets of the few host-alias and scope tuples an application asks with, so a
+# lookup does not build them again on every call. Bounded: odd callers just miss.
+_LOWERED: dict[tuple[Any, ...], frozenset[str]] = {}
+_MAX_LOWERED = 1024
+
+
+def lowered_tuple(values: tuple[Any, ...]) -> frozenset[str]:
+    """:func:`lowered` of a tuple, remembered."""
+    try:
+        found = _LOWERED.get(values)
+    except TypeError:  # an unhashable member: nothing to remember
+        return lowered(values)
+    if found is None:
+        found = lowered(values)
+        if len(_LOWERED) < _MAX_LOWERED:
+            _LOWERED[values] = found
+    return found
 
 
 class _Operation:

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from .core import CacheCore, as_int, env_set
+from .core import CacheCore, as_int, env_set, lowered_tuple
 from .schema import CredentialType, Entry, lowered
 from .store import norm
 
@@ -104,7 +104,10 @@ class IndexedLookups(CacheCore):
         copy: bool,
     ) -> Entry | None:
         envs = env_set(environments)
-        wanted = lowered(scopes.split() if isinstance(scopes, str) else scopes)
+        if type(scopes) is tuple:
+            wanted = lowered_tuple(scopes)
+        else:
+            wanted = lowered(scopes.split() if isinstance(scopes, str) else scopes)
         if user_assertion_hash and home_account_id is None:
             return self._find_access_token_by_assertion(
                 client_id, envs, realm, wanted, key_id, user_assertion_hash, ext_cache_key

@@ -140,14 +140,15 @@ GRAPH_PREFIX = "https://graph.microsoft.com/"
 _GRAPH_PREFIX_LEN = len(GRAPH_PREFIX)
 
 
-def _scope_spellings(scopes: Sequence[str]) -> list[list[str]]:
+def _scope_spellings(scopes: Sequence[str]) -> list[tuple[str, ...]]:
     # Entra answers Graph scopes in short form ("User.Read" for
     # "https://graph.microsoft.com/User.Read"), and the cache keeps the answer's spelling.
-    spellings = [list(scopes)]
+    # Tuples: the cache remembers the lowercased set of a tuple it has seen.
+    spellings = [tuple(scopes)]
     if any(s[:_GRAPH_PREFIX_LEN].lower() == GRAPH_PREFIX for s in scopes):
-        spellings.append(
-            [s[_GRAPH_PREFIX_LEN:] if s.lower().startswith(GRAPH_PREFIX) else s for s in scopes]
-        )
+        spellings.append(tuple(
+            s[_GRAPH_PREFIX_LEN:] if s.lower().startswith(GRAPH_PREFIX) else s for s in scopes
+        ))
     return spellings
 
 
@@ -165,10 +166,11 @@ def find_access_token(
     """
     cache = ctx.cache
     find = getattr(cache, "_stored_access_token", None) or cache.find_access_token
+    envs = tuple(environments)
     for candidate in _scope_spellings(scopes):
         entry: dict[str, Any] | None = find(
             client_id=ctx.client_id,
-            environments=list(environments),
+            environments=envs,
             realm=realm,
             scopes=candidate,
             home_account_id=home_account_id,
