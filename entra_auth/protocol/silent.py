@@ -140,16 +140,12 @@ GRAPH_PREFIX = "https://graph.microsoft.com/"
 _GRAPH_PREFIX_LEN = len(GRAPH_PREFIX)
 
 
-def _scope_spellings(scopes: Sequence[str]) -> list[tuple[str, ...]]:
+def _short_graph_spelling(scopes: tuple[str, ...]) -> tuple[str, ...] | None:
     # Entra answers Graph scopes in short form ("User.Read" for
     # "https://graph.microsoft.com/User.Read"), and the cache keeps the answer's spelling.
-    # Tuples: the cache remembers the lowercased set of a tuple it has seen.
-    spellings = [tuple(scopes)]
-    if any(s[:_GRAPH_PREFIX_LEN].lower() == GRAPH_PREFIX for s in scopes):
-        spellings.append(tuple(
-            s[_GRAPH_PREFIX_LEN:] if s.lower().startswith(GRAPH_PREFIX) else s for s in scopes
-        ))
-    return spellings
+    if not any(s[:_GRAPH_PREFIX_LEN].lower() == GRAPH_PREFIX for s in scopes):
+        return None
+    return tuple(s[_GRAPH_PREFIX_LEN:] if s.lower().startswith(GRAPH_PREFIX) else s for s in scopes)
 
 
 def find_access_token(
@@ -166,19 +162,21 @@ def find_access_token(
     """
     cache = ctx.cache
     find = getattr(cache, "_stored_access_token", None) or cache.find_access_token
+    # Tuples: the cache remembers the lowercased set of a tuple it has seen.
     envs = tuple(environments)
-    for candidate in _scope_spellings(scopes):
-        entry: dict[str, Any] | None = find(
-            client_id=ctx.client_id,
-            environments=envs,
-            realm=realm,
-            scopes=candidate,
-            home_account_id=home_account_id,
-            user_assertion_hash=user_assertion_hash,
-        )
-        if entry is not None:
-            return entry
-    return None
+    wanted = tuple(scopes)
+    entry: dict[str, Any] | None = find(
+        client_id=ctx.client_id, environments=envs, realm=realm, scopes=wanted,
+        home_account_id=home_account_id, user_assertion_hash=user_assertion_hash,
+    )
+    if entry is None:
+        short = _short_graph_spelling(wanted)  # the other spelling, only when the first missed
+        if short is not None:
+            entry = find(
+                client_id=ctx.client_id, environments=envs, realm=realm, scopes=short,
+                home_account_id=home_account_id, user_assertion_hash=user_assertion_hash,
+            )
+    return entry
 
 
 def _stop_trying(result: dict[str, Any]) -> bool:

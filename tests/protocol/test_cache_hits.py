@@ -91,3 +91,14 @@ def test_for_client_refresh_due_returns_valid_token_while_another_refreshes() ->
     d = Driver(app_flows.for_client(ctx, authority, APP_SCOPES))
     d.start()
     assert isinstance(d.send(False), Shared)  # nobody refreshing: this caller leads
+
+
+def test_full_graph_scope_finds_the_short_spelling_entra_cached() -> None:
+    ctx = make_ctx(instance_discovery=False)
+    _sign_in(ctx)  # Entra answered "User.Read ...": cached in short form
+    account = ctx.cache.find_accounts()[0]
+    authority = parse_authority(AUTHORITY)
+    full = ["https://graph.microsoft.com/User.Read"]
+    hit = app_flows.silent_cached(ctx, authority, full, account)
+    assert hit is not None and hit["access_token"] == "AT-1"
+    assert app_flows.silent_cached(ctx, authority, ["https://other/User.Read"], account) is None
