@@ -3,19 +3,22 @@
 Each method drives the same I/O-free flows as the sync classes (:mod:`protocol.app_flows`)
 with ``run_async``: no thread offload, no blocking call on the event loop; device-code
 polling sleeps with ``asyncio.sleep`` and is cancellable. A ``TokenCache`` may be shared
-with sync applications.
+with sync applications. A cache with async I/O (``AsyncRedisTokenCache``) gets the partitions
+each method reads loaded before it runs and its writes flushed after (:meth:`_cached`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._aio_singleflight import AsyncSingleFlight
 from ._app_core import AppCore, ConfidentialRules, PublicRules
 from .protocol import app_flows
-from .protocol.authority import AuthorityBuilder
+from .protocol.authority import Authority, AuthorityBuilder
+from .protocol.discovery import AuthorityMetadata, discover, known_metadata
 from .protocol.messages import AppFlow
 from .transport.driver import run_async
 from .transport.httpx_transport import HttpxAsyncTransport
@@ -43,6 +46,11 @@ def __getattr__(name: str) -> Any:
 T = TypeVar("T")
 
 
+def _home_of(account: object) -> str | None:
+    home = account.get("home_account_id") if isinstance(account, Mapping) else None
+    return home if isinstance(home, str) and home else None
+
+
 class ClientApplication(AppCore):
     """The base of the async :class:`PublicClientApplication` and
     :class:`ConfidentialClientApplication`.
@@ -61,10 +69,36 @@ class ClientApplication(AppCore):
         )
         self._single_flight = AsyncSingleFlight()
         self.http_client = self._transport.client
+        # The optional async cache protocol: a cache whose storage needs awaiting offers
+        # _around_call(**inputs), an async context manager that loads the partitions a call
+        # reads and flushes its writes. Plain TokenCaches have none and pay nothing.
+        around = getattr(self.token_cache, "_around_call", None)
+        self._cache_scope: Callable[..., AbstractAsyncContextManager[Any]] | None = (
+            around if callable(around) else None)
 
     async def _run(self, flow: AppFlow[T]) -> T | dict[str, Any]:
         guarded = app_flows.guard(flow)
         return await run_async(guarded, self._transport, flights=self._single_flight)
+
+    async def _cached(self, call: Callable[[], Awaitable[T]], **inputs: Any) -> T:
+        """Run ``call`` inside the async cache's scope for ``inputs`` (see ``_around_call``).
+
+        ``inputs`` name what the call reads (``home_account_id``, ``client_id``, ``tenant``,
+        ``user_assertion``, ``all_users``, ``all_tenants_of``); none: it only writes.
+        """
+        scope = self._cache_scope
+        if scope is None:
+            return await call()
+        async with scope(**inputs):
+            return await call()
+
+    async def _realm(self, authority: Authority) -> str | None:
+        """The cache realm of ``authority``: its token endpoint's tenant (discovers once)."""
+        metadata = known_metadata(self._ctx, authority)
+        if metadata is None:
+            found = await self._run(discover(self._ctx, authority))
+            metadata = found if isinstance(found, AuthorityMetadata) else None
+        return metadata.realm if metadata is not None else None  # else the flow reports it
 
     async def aclose(self) -> None:
         """Close the ``httpx.AsyncClient`` this application created (not one passed in)."""
@@ -84,13 +118,21 @@ class ClientApplication(AppCore):
     # -- accounts --------------------------------------------------------------------------
 
     async def get_accounts(self, username: str | None = None) -> list[dict[str, Any]]:
-        """Accounts that signed in before (see the sync ``get_accounts``)."""
-        return self._account_list(
-            await self._run(app_flows.accounts(self._ctx, self.authority, username)))
+        """Accounts that signed in before (see the sync ``get_accounts``).
+
+        With an ``AsyncRedisTokenCache`` this loads every user partition under the prefix
+        (a SCAN, as the sync ``RedisTokenCache`` does): its cost grows with the users.
+        """
+        found = await self._cached(
+            lambda: self._run(app_flows.accounts(self._ctx, self.authority, username)),
+            all_users=True)
+        return self._account_list(found)
 
     async def remove_account(self, account: Mapping[str, Any]) -> None:
         """Forget an account's tokens and entries (see the sync ``remove_account``)."""
-        await self._run(app_flows.remove_account(self._ctx, self.authority, account))
+        await self._cached(
+            lambda: self._run(app_flows.remove_account(self._ctx, self.authority, account)),
+            client_id=self.client_id, home_account_id=_home_of(account))
 
     # -- authorization code ----------------------------------------------------------------
 
@@ -150,10 +192,10 @@ class ClientApplication(AppCore):
         Raises:
             ValueError: state mismatch (CSRF) or a malformed response.
         """
-        return self._result(await self._run(app_flows.by_auth_code_flow(
+        return self._result(await self._cached(lambda: self._run(app_flows.by_auth_code_flow(
             self._ctx, self.authority, auth_code_flow, auth_response, scopes,
             kwargs.get("claims_challenge"),
-        )))
+        ))))
 
     async def acquire_token_by_authorization_code(
         self,
@@ -165,10 +207,11 @@ class ClientApplication(AppCore):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Redeem an authorization code (see the sync method)."""
-        return self._result(await self._run(app_flows.by_authorization_code(
-            self._ctx, self.authority, code, scopes, redirect_uri=redirect_uri, nonce=nonce,
-            claims_challenge=claims_challenge,
-        )))
+        return self._result(await self._cached(lambda: self._run(
+            app_flows.by_authorization_code(
+                self._ctx, self.authority, code, scopes, redirect_uri=redirect_uri, nonce=nonce,
+                claims_challenge=claims_challenge,
+            ))))
 
     # -- silent ----------------------------------------------------------------------------
 
@@ -202,6 +245,23 @@ class ClientApplication(AppCore):
         Concurrent tasks needing the same token share one refresh request.
         """
         chosen = self._authority_for(authority)
+        if self._cache_scope is None:
+            return await self._silent(chosen, scopes, account, force_refresh, claims_challenge)
+        home = _home_of(account)
+        # account=None looks for the app's own token (the app partition of the realm)
+        tenant = None if home or account is not None else await self._realm(chosen)
+        return await self._cached(
+            lambda: self._silent(chosen, scopes, account, force_refresh, claims_challenge),
+            client_id=self.client_id, home_account_id=home, tenant=tenant)
+
+    async def _silent(
+        self,
+        chosen: Authority,
+        scopes: list[str],
+        account: Mapping[str, Any] | None,
+        force_refresh: bool,
+        claims_challenge: str | None,
+    ) -> dict[str, Any] | None:
         hit = app_flows.silent_cached(
             self._ctx, chosen, scopes, account,
             force_refresh=force_refresh, claims_challenge=claims_challenge,
@@ -219,8 +279,8 @@ class ClientApplication(AppCore):
         self, refresh_token: str, scopes: list[str], **kwargs: Any
     ) -> dict[str, Any]:
         """Migrate a refresh token obtained elsewhere into this app's cache."""
-        return self._result(await self._run(app_flows.by_refresh_token(
-            self._ctx, self.authority, refresh_token, scopes, kwargs.get("claims_challenge"))))
+        return self._result(await self._cached(lambda: self._run(app_flows.by_refresh_token(
+            self._ctx, self.authority, refresh_token, scopes, kwargs.get("claims_challenge")))))
 
     async def acquire_token_by_username_password(
         self,
@@ -231,10 +291,11 @@ class ClientApplication(AppCore):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Resource owner password grant (see the sync method)."""
-        return self._result(await self._run(app_flows.by_username_password(
-            self._ctx, self.authority, username, password, scopes,
-            claims_challenge=claims_challenge, data=kwargs.get("data"),
-        )))
+        return self._result(await self._cached(lambda: self._run(
+            app_flows.by_username_password(
+                self._ctx, self.authority, username, password, scopes,
+                claims_challenge=claims_challenge, data=kwargs.get("data"),
+            ))))
 
 
 class PublicClientApplication(PublicRules, ClientApplication):
@@ -272,8 +333,8 @@ class PublicClientApplication(PublicRules, ClientApplication):
         Raises:
             ValueError: ``flow`` is not a device flow dict.
         """
-        return self._result(await self._run(app_flows.by_device_flow(
-            self._ctx, self.authority, flow, claims_challenge)))
+        return self._result(await self._cached(lambda: self._run(app_flows.by_device_flow(
+            self._ctx, self.authority, flow, claims_challenge))))
 
 
 class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
@@ -283,6 +344,16 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         self, scopes: list[str], claims_challenge: str | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """A token for the app itself (client credentials), from the cache when fresh."""
+        if self._cache_scope is None:
+            return await self._for_client(scopes, claims_challenge)
+        tenant = await self._realm(self.authority)
+        return await self._cached(
+            lambda: self._for_client(scopes, claims_challenge),
+            client_id=self.client_id, tenant=tenant)
+
+    async def _for_client(
+        self, scopes: list[str], claims_challenge: str | None
+    ) -> dict[str, Any]:
         hit = app_flows.for_client_cached(self._ctx, self.authority, scopes, claims_challenge)
         if hit is not None:
             return hit
@@ -290,8 +361,14 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
             self._ctx, self.authority, scopes, claims_challenge)))
 
     async def remove_tokens_for_client(self) -> None:
-        """Remove the app-only tokens :meth:`acquire_token_for_client` cached."""
-        self._remove_app_tokens()  # cache only, no I/O
+        """Remove the app-only tokens :meth:`acquire_token_for_client` cached.
+
+        With an ``AsyncRedisTokenCache`` this lists the client's app partitions (a SCAN).
+        """
+        async def remove() -> None:
+            self._remove_app_tokens()  # the cache only, no network
+
+        await self._cached(remove, all_tenants_of=self.client_id)
 
     async def acquire_token_on_behalf_of(
         self,
@@ -301,5 +378,7 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Exchange an incoming user token for one to call a downstream API."""
-        return self._result(await self._run(app_flows.obo(
-            self._ctx, self.authority, user_assertion, scopes, claims_challenge)))
+        return self._result(await self._cached(
+            lambda: self._run(app_flows.obo(
+                self._ctx, self.authority, user_assertion, scopes, claims_challenge)),
+            client_id=self.client_id, user_assertion=user_assertion))

@@ -1,19 +1,23 @@
 """AsyncRedisTokenCache: the Redis token cache over ``redis.asyncio``, for ``entra_auth.aio`` apps.
 
 The protocol core reads the cache synchronously, so this cache serves reads from partitions
-loaded beforehand (``await cache.load(...)``) and sends writes with ``await cache.flush()``;
-``async with cache.using(...)`` does both around a call.
+loaded beforehand and sends writes after the call. ``entra_auth.aio`` applications do both
+around each method (:meth:`AsyncRedisTokenCache._around_call`); ``async with cache.using(...)``
+does it by hand.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import contextvars
 import fnmatch
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+from ..errors import CacheError
 from .encryption import CacheEncryption
 from .partitioned import Change, PartitionedTokenCache
 from .partitions import READ_SCRIPT, WRITE_SCRIPT, PartitionCodec
@@ -21,6 +25,7 @@ from .redis_cache import (
     DEFAULT_PREFIX,
     DEFAULT_RT_TTL,
     Mirror,
+    _text,
     adopt_reply,
     plan_writes,
     redis_error,
@@ -28,6 +33,14 @@ from .redis_cache import (
 from .token_cache import TokenCache
 
 __all__ = ["AsyncRedisTokenCache", "assertion_hash"]
+
+logger = logging.getLogger("entra_auth.cache")
+
+# The partitions the running call loaded, per cache (by id; a cache outlives its calls). Held
+# per asyncio task, so concurrent calls never evict each other's partitions mid-call, and a
+# call reads what it loaded even when that is more than ``cached_partitions``.
+_PINNED: contextvars.ContextVar[dict[int, dict[str, TokenCache]] | None] = (
+    contextvars.ContextVar("entra_auth_redis_pinned", default=None))
 
 
 def assertion_hash(user_assertion: str) -> str:
@@ -41,16 +54,17 @@ class AsyncRedisTokenCache(PartitionedTokenCache):
 
     Same keys, fields and TTLs as ``RedisTokenCache`` (the two can share a Redis). Because the
     applications read their cache synchronously, the partitions a call needs are loaded
-    first, and its writes are sent after::
+    first, and its writes are sent after. ``entra_auth.aio`` applications do that by
+    themselves around each method::
 
         cache = AsyncRedisTokenCache(redis.asyncio.Redis(...))
         app = entra_auth.aio.ConfidentialClientApplication(..., token_cache=cache)
-        async with cache.using(client_id=CLIENT_ID, tenant=TENANT):
-            result = await app.acquire_token_for_client(scopes)
+        result = await app.acquire_token_for_client(scopes)
+
+    Used directly (or to batch several calls into one load), ``using`` loads and flushes::
+
         async with cache.using(account=account):            # a user's tokens
-            result = await app.acquire_token_silent(scopes, account)
-        async with cache.using(user_assertion=incoming):     # on-behalf-of
-            result = await app.acquire_token_on_behalf_of(incoming, scopes)
+            entries = cache.find_refresh_tokens(...)
 
     A partition that was not loaded reads as empty (a cache miss). Writes wait in memory
     until :meth:`flush` (``using`` flushes on exit, also after an exception).
@@ -113,9 +127,13 @@ class AsyncRedisTokenCache(PartitionedTokenCache):
         Raises:
             CacheError: Redis failed or an entry can't be decoded.
         """
-        wanted = list(keys) + self.partition_keys(**inputs)
+        await self._fetch(list(keys) + self.partition_keys(**inputs))
+
+    async def _fetch(self, wanted: list[str]) -> dict[str, TokenCache]:
+        """Read partitions in one pipelined round trip; their views by key (empty if absent)."""
+        wanted = list(dict.fromkeys(wanted))
         if not wanted:
-            return
+            return {}
         known = [self._mirror.get(key) for key in wanted]
         try:
             pipe = self.client.pipeline(transaction=False)
@@ -124,8 +142,16 @@ class AsyncRedisTokenCache(PartitionedTokenCache):
             replies = await pipe.execute()
         except Exception as exc:
             raise redis_error(exc, "reading the cache") from None
-        for key, item, reply in zip(wanted, known, replies, strict=True):
-            adopt_reply(self._codec, self._mirror, key, item, reply)
+        return {
+            key: adopt_reply(self._codec, self._mirror, key, item, reply)
+            for key, item, reply in zip(wanted, known, replies, strict=True)
+        }
+
+    async def _scan_redis(self, pattern: str) -> list[str]:
+        try:
+            return [_text(k) async for k in self.client.scan_iter(match=pattern, count=500)]
+        except Exception as exc:
+            raise redis_error(exc, "listing the cache") from None
 
     async def flush(self) -> None:
         """Send the writes made since the last flush (atomic per partition).
@@ -151,31 +177,92 @@ class AsyncRedisTokenCache(PartitionedTokenCache):
             for (key, version, _), old in zip(plans, olds, strict=True):
                 self._mirror.after_write(key, old, version, changes[key])
 
+    def using(self, *keys: str, **inputs: Any) -> contextlib.AbstractAsyncContextManager[
+            AsyncRedisTokenCache]:
+        """Load the partitions a call needs, then flush its writes (see :meth:`load`).
+
+        Inside the block, this task reads the partitions as loaded on entry (plus its own
+        writes). An exception in the block propagates even when the flush then fails too
+        (that failure is logged); otherwise a failed flush raises ``CacheError``.
+        """
+        return self._scope(list(keys) + self.partition_keys(**inputs))
+
+    def _around_call(
+        self,
+        *,
+        all_users: bool = False,
+        all_tenants_of: str | None = None,
+        **inputs: Any,
+    ) -> contextlib.AbstractAsyncContextManager[AsyncRedisTokenCache]:
+        """The async cache protocol of :mod:`entra_auth.aio`: load what a call reads, flush after.
+
+        ``inputs`` are :meth:`partition_keys`' (what the call knows: account, client, tenant,
+        assertion); ``all_users`` also loads every user partition under the prefix (SCAN, for
+        ``get_accounts``), ``all_tenants_of`` every app partition of that client (for
+        ``remove_tokens_for_client``). With no inputs nothing is read; writes are flushed.
+        """
+        patterns = []
+        if all_users:
+            patterns.append(self._codec.pattern("user"))
+        if all_tenants_of:
+            patterns.append(self._codec.pattern("app", all_tenants_of))
+        return self._scope(self.partition_keys(**inputs), patterns)
+
     @contextlib.asynccontextmanager
-    async def using(self, *keys: str, **inputs: Any) -> AsyncIterator[AsyncRedisTokenCache]:
-        """Load the partitions a call needs, then flush its writes (see :meth:`load`)."""
-        await self.load(*keys, **inputs)
+    async def _scope(
+        self, keys: list[str], patterns: list[str] | None = None
+    ) -> AsyncIterator[AsyncRedisTokenCache]:
+        for pattern in patterns or ():
+            found = await self._scan_redis(pattern)
+            present = set(found)
+            # Partitions held here but no longer in Redis (removed by another instance,
+            # or expired) must not be listed from memory.
+            for name in self._mirror.names():
+                if fnmatch.fnmatchcase(name, pattern) and name not in present:
+                    self._mirror.drop(name)
+            keys = keys + found
+        views = await self._fetch(keys)
+        outer = _PINNED.get()
+        if views:
+            mine = dict((outer or {}).get(id(self), {}))
+            mine.update(views)
+            _PINNED.set({**(outer or {}), id(self): mine})
         try:
             yield self
-        finally:
-            await self.flush()
+        except BaseException:
+            _PINNED.set(outer)
+            try:
+                await self.flush()
+            except CacheError as exc:  # the call's own exception says more
+                logger.warning("Could not send token cache writes after a failed call: %s", exc)
+            raise
+        _PINNED.set(outer)
+        await self.flush()
 
     # -- the synchronous side the applications call ---------------------------------------
 
-    def _view(self, key: str) -> TokenCache:
+    def _local(self, key: str) -> TokenCache | None:
+        pinned = (_PINNED.get() or {}).get(id(self))
+        if pinned is not None:
+            view = pinned.get(key)
+            if view is not None:
+                return view
         known = self._mirror.get(key)
-        return known[1] if known is not None else TokenCache()
+        return known[1] if known is not None else None
+
+    def _view(self, key: str) -> TokenCache:
+        view = self._local(key)
+        return view if view is not None else TokenCache()
 
     def _apply(self, changes: dict[str, Change], now: int) -> None:
         # Visible to this instance at once (later reads in the same call see them), sent by
-        # flush(). The local copy goes stale-marked so the next load re-reads the partition.
+        # flush(). A partition not loaded gets a local copy of version "", which the next
+        # load re-reads.
         for key, change in changes.items():
-            known = self._mirror.get(key)
-            if known is None:
+            view = self._local(key)
+            if view is None:
                 view = TokenCache()
                 self._mirror.put(key, "", view)
-            else:
-                view = known[1]
             store = view._store
             for name, (section, entry) in change.entries.items():
                 store.put(section, name.partition(":")[2], entry)
@@ -187,5 +274,7 @@ class AsyncRedisTokenCache(PartitionedTokenCache):
 
     def _scan(self, pattern: str) -> list[str]:
         # No synchronous I/O here: list what was loaded (load() partitions first).
-        return [key for key in self._mirror.names() if fnmatch.fnmatchcase(key, pattern)]
+        names = list(dict.fromkeys(
+            [*(_PINNED.get() or {}).get(id(self), {}), *self._mirror.names()]))
+        return [key for key in names if fnmatch.fnmatchcase(key, pattern)]
 
