@@ -36,11 +36,28 @@ __all__ = ["AsyncRedisTokenCache", "assertion_hash"]
 
 logger = logging.getLogger("entra_auth.cache")
 
-# The partitions the running call loaded, per cache (by id; a cache outlives its calls). Held
-# per asyncio task, so concurrent calls never evict each other's partitions mid-call, and a
-# call reads what it loaded even when that is more than ``cached_partitions``.
-_PINNED: contextvars.ContextVar[dict[int, dict[str, TokenCache]] | None] = (
-    contextvars.ContextVar("entra_auth_redis_pinned", default=None))
+
+
+class _Scope:
+    """One call's partitions (as loaded) and its writes not yet sent."""
+
+    __slots__ = ("closed", "pending", "views")
+
+    def __init__(self, views: dict[str, TokenCache]) -> None:
+        self.views = views
+        self.pending: list[tuple[dict[str, Change], int]] = []
+        # A shared (single-flight) request runs in a task holding a copy of its starter's
+        # context, and may write after the starter left (cancelled): such writes go to the
+        # cache's unscoped list, sent by the next flush.
+        self.closed = False
+
+
+# The running call's scope, per cache (by id; a cache outlives its calls). Held per asyncio
+# task: concurrent calls never evict each other's partitions mid-call, a call reads what it
+# loaded even when that is more than ``cached_partitions``, and each call sends (and hears
+# the failure of) its own writes.
+_SCOPES: contextvars.ContextVar[dict[int, _Scope] | None] = (
+    contextvars.ContextVar("entra_auth_redis_scopes", default=None))
 
 
 def assertion_hash(user_assertion: str) -> str:
@@ -160,7 +177,13 @@ class AsyncRedisTokenCache(PartitionedTokenCache):
             CacheError: Redis failed; the writes are dropped and the loaded partitions
                 forgotten, so the next load re-reads them.
         """
+        scope = self._current()
         pending, self._pending = self._pending, []
+        if scope is not None:
+            pending, scope.pending = scope.pending + pending, []
+        await self._send(pending)
+
+    async def _send(self, pending: list[tuple[dict[str, Change], int]]) -> None:
         for changes, now in pending:
             plans = plan_writes(self._codec, self._mirror, changes, now)
             if not plans:
@@ -222,29 +245,38 @@ class AsyncRedisTokenCache(PartitionedTokenCache):
                     self._mirror.drop(name)
             keys = keys + found
         views = await self._fetch(keys)
-        outer = _PINNED.get()
-        if views:
-            mine = dict((outer or {}).get(id(self), {}))
-            mine.update(views)
-            _PINNED.set({**(outer or {}), id(self): mine})
+        outer = _SCOPES.get()
+        enclosing = (outer or {}).get(id(self))
+        scope = _Scope({**enclosing.views, **views} if enclosing else views)
+        _SCOPES.set({**(outer or {}), id(self): scope})
         try:
             yield self
         except BaseException:
-            _PINNED.set(outer)
+            _SCOPES.set(outer)
             try:
-                await self.flush()
+                await self._send(self._take(scope))
             except CacheError as exc:  # the call's own exception says more
                 logger.warning("Could not send token cache writes after a failed call: %s", exc)
             raise
-        _PINNED.set(outer)
-        await self.flush()
+        _SCOPES.set(outer)
+        await self._send(self._take(scope))
+
+    def _take(self, scope: _Scope) -> list[tuple[dict[str, Change], int]]:
+        # The scope's writes, and any made outside every scope since the last flush.
+        scope.closed = True
+        pending = scope.pending + self._pending
+        scope.pending, self._pending = [], []
+        return pending
+
+    def _current(self) -> _Scope | None:
+        return (_SCOPES.get() or {}).get(id(self))
 
     # -- the synchronous side the applications call ---------------------------------------
 
     def _local(self, key: str) -> TokenCache | None:
-        pinned = (_PINNED.get() or {}).get(id(self))
-        if pinned is not None:
-            view = pinned.get(key)
+        scope = self._current()
+        if scope is not None:
+            view = scope.views.get(key)
             if view is not None:
                 return view
         known = self._mirror.get(key)
@@ -263,6 +295,9 @@ class AsyncRedisTokenCache(PartitionedTokenCache):
             if view is None:
                 view = TokenCache()
                 self._mirror.put(key, "", view)
+                scope = self._current()
+                if scope is not None:
+                    scope.views[key] = view
             store = view._store
             for name, (section, entry) in change.entries.items():
                 store.put(section, name.partition(":")[2], entry)
@@ -270,11 +305,15 @@ class AsyncRedisTokenCache(PartitionedTokenCache):
                 section, _, entry_key = name.partition(":")
                 store.ensure_section(section)
                 store.pop(section, entry_key)
-        self._pending.append((changes, now))
+        scope = self._current()
+        if scope is not None and not scope.closed:
+            scope.pending.append((changes, now))
+        else:
+            self._pending.append((changes, now))
 
     def _scan(self, pattern: str) -> list[str]:
         # No synchronous I/O here: list what was loaded (load() partitions first).
-        names = list(dict.fromkeys(
-            [*(_PINNED.get() or {}).get(id(self), {}), *self._mirror.names()]))
+        scope = self._current()
+        names = list(dict.fromkeys([*(scope.views if scope else ()), *self._mirror.names()]))
         return [key for key in names if fnmatch.fnmatchcase(key, pattern)]
 

@@ -267,3 +267,30 @@ def test_plain_token_cache_has_no_async_scope(emu: Emulator) -> None:
 class _FakeClient:
     def register_script(self, script: str) -> Any:
         return None
+
+
+def test_writes_after_a_call_left_its_scope_are_sent_by_the_next_flush(
+    redis_url: str, redis_client: Any
+) -> None:
+    # A single-flight request runs in a task holding a copy of its starter's context; if
+    # the starter was cancelled, that task's writes must not be stranded in the dead scope.
+    import contextvars
+
+    import redis.asyncio
+
+    from .test_file_cache import at_event
+
+    async def go() -> None:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            cache = AsyncRedisTokenCache(client)
+            async with cache._around_call(client_id="cid", tenant="t1"):
+                starter = contextvars.copy_context()
+            starter.run(cache.add, at_event(1))  # after the scope closed
+            async with cache._around_call():
+                pass
+        finally:
+            await client.aclose()
+
+    asyncio.run(go())
+    assert redis_client.hlen("entra_auth:tokencache:app:cid:t1") == 2  # the token + version
