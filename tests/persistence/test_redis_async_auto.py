@@ -294,3 +294,26 @@ def test_writes_after_a_call_left_its_scope_are_sent_by_the_next_flush(
 
     asyncio.run(go())
     assert redis_client.hlen("entra_auth:tokencache:app:cid:t1") == 2  # the token + version
+
+
+def test_silent_without_account_reads_the_app_partition_like_the_sync_cache(
+    emu: Emulator, redis_url: str, redis_client: Any
+) -> None:
+    from entra_auth.cache.redis_cache import RedisTokenCache
+
+    sync_app = entra_auth.ConfidentialClientApplication(
+        WEB_APP_ID, client_credential=WEB_APP_SECRET, authority=emu.authority(),
+        verify=emu.ca_bundle, token_cache=RedisTokenCache(redis_client))
+    sync_app.acquire_token_for_client(DEFAULT)
+    sync_answer = sync_app.acquire_token_silent(DEFAULT, None)
+
+    async def body(a: AsyncRedisTokenCache, b: AsyncRedisTokenCache) -> Any:
+        async with cca(emu, b) as app_b:
+            return await app_b.acquire_token_silent(DEFAULT, None)
+
+    emu.clear_log()
+    answer = with_hosts(redis_url, body)
+    assert sync_answer is not None and sync_answer["token_source"] == "cache"
+    assert answer is not None and answer["token_source"] == "cache"
+    assert answer["access_token"] == sync_answer["access_token"]
+    assert emu.requests_to("token") == []
