@@ -6,14 +6,25 @@ Run: ``.venv/bin/python benchmarks/bench_adapters.py [--requests N] [--rounds R]
    with a static ``Authorization`` header and once with ``EntraAuth`` (token already held),
    for requests, httpx.Client and httpx.AsyncClient, in short alternating batches; the best
    batch of each is reported (the least disturbed by other load on the machine).
-2. Event-loop stall: 500 concurrent requests through httpx.AsyncClient + EntraAuth(aio app)
-   starting on an expired token, while a 1 ms ticker records the longest gap between ticks.
+2. Event-loop stall: while a ticker sleeps 1 ms at a time, the worst lateness of a tick (how
+   long past its 1 ms the loop woke it: time the loop spent running other callbacks) during
+   500 concurrent EntraAuth.get_token_async() calls on an expired token, and during 500
+   concurrent requests through one httpx.AsyncClient (10 connections) with a static
+   Authorization header (the HTTP stack's own stall) and with EntraAuth(aio app) starting on
+   an expired token. The loopback server runs in a child process, so its threads don't hold
+   this process's GIL; the garbage collector is run before each case, and the time full
+   collections took inside the window is shown. Cases alternate; the median of the rounds is
+   reported with the range.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +68,14 @@ def start_server() -> tuple[_Server, str]:
     server = _Server(("127.0.0.1", 0), _Handler)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/v1.0/me"
+
+
+def start_server_process() -> tuple[subprocess.Popen[str], str]:
+    """The same server in a child process (its threads then don't take this one's GIL)."""
+    proc = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
 
 
 def per_request(fn: Callable[[], Any], n: int) -> float:
@@ -127,20 +146,46 @@ def overhead(emu: Emulator, url: str, n: int, rounds: int) -> dict[str, tuple[fl
     return results
 
 
+class _GcTimer:
+    """Sums the time full (generation 2) collections take while it is recording."""
+
+    def __init__(self) -> None:
+        self.full = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.full += time.perf_counter() - self._started
+
+
+TICK = 0.001
+STALL_CASES = {
+    "token": "EntraAuth.get_token_async() calls (aio app, expired token)",
+    "static": "requests via httpx.AsyncClient, static header (the HTTP stack alone)",
+    "auth": "requests via httpx.AsyncClient + EntraAuth (aio app, expired token)",
+}
+
+
 def loop_stall(
-    emu: Emulator, url: str, tasks: int, through_httpx: bool
-) -> tuple[float, int, float]:
+    emu: Emulator, url: str, tasks: int, case: str
+) -> tuple[float, float, int, float]:
+    """Worst tick lateness, time in full GC collections, token requests, elapsed seconds."""
     emu.settings.access_token_lifetime = 120  # cached token counts as expired at once
     sync_app = entra_auth.PublicClientApplication(
         PUBLIC_CLIENT_ID, authority=emu.authority(), http_client=emu.requests_session(),
         instance_discovery=False)
-    sync_app.acquire_token_by_username_password(ALICE, PASSWORD, SCOPES)
+    token = sync_app.acquire_token_by_username_password(ALICE, PASSWORD, SCOPES)["access_token"]
     emu.settings.access_token_lifetime = 3600
     app = aio.PublicClientApplication(
         PUBLIC_CLIENT_ID, authority=emu.authority(), verify=emu.ca_bundle,
         instance_discovery=False, token_cache=sync_app.token_cache)
     auth = entra_auth.EntraAuth(app, SCOPES, allowed_hosts=["127.0.0.1"])
     before = len(emu.requests_to("token"))
+    gc_timer = _GcTimer()
 
     async def go() -> tuple[float, float]:
         worst = 0.0
@@ -150,28 +195,46 @@ def loop_stall(
             nonlocal worst
             last = time.perf_counter()
             while not stop:
-                await asyncio.sleep(0.001)
+                await asyncio.sleep(TICK)
                 now = time.perf_counter()
-                worst = max(worst, now - last)
+                worst = max(worst, now - last - TICK)
                 last = now
 
+        limits = httpx.Limits(max_connections=10)
+        if case == "static":
+            client = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"},
+                                       limits=limits, timeout=60)
+        else:
+            client = httpx.AsyncClient(auth=auth, limits=limits, timeout=60)
+        gc.collect()
+        gc.callbacks.append(gc_timer)
         tick = asyncio.create_task(ticker())
         await asyncio.sleep(0.01)
         start = time.perf_counter()
-        if through_httpx:
-            limits = httpx.Limits(max_connections=10)
-            async with httpx.AsyncClient(auth=auth, limits=limits, timeout=60) as client:
-                await asyncio.gather(*(client.get(url) for _ in range(tasks)))
-        else:
-            await asyncio.gather(*(auth.get_token_async() for _ in range(tasks)))
-        elapsed = time.perf_counter() - start
-        stop = True
-        await tick
+        try:
+            if case == "token":
+                await asyncio.gather(*(auth.get_token_async() for _ in range(tasks)))
+            else:
+                async with client:
+                    await asyncio.gather(*(client.get(url) for _ in range(tasks)))
+            elapsed = time.perf_counter() - start
+        finally:
+            stop = True
+            await tick
+            gc.callbacks.remove(gc_timer)
+            await client.aclose()
         await app.aclose()
         return worst, elapsed
 
     worst, elapsed = asyncio.run(go())
-    return worst, len(emu.requests_to("token")) - before, elapsed
+    return worst, gc_timer.full, len(emu.requests_to("token")) - before, elapsed
+
+
+def serve() -> None:
+    server, url = start_server()
+    print(url, flush=True)
+    sys.stdin.read()  # until the parent closes our stdin or exits
+    server.shutdown()
 
 
 def main() -> None:
@@ -179,7 +242,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30, help="requests per batch")
     parser.add_argument("--rounds", type=int, default=60, help="batches per client")
     parser.add_argument("--tasks", type=int, default=500)
+    parser.add_argument("--stall-rounds", type=int, default=3, help="runs of each stall case")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve()
+        return
     server, url = start_server()
     with Emulator() as emu:
         print(f"per-request time, best of {args.rounds} alternating batches x {args.requests} "
@@ -188,14 +256,28 @@ def main() -> None:
             pct = 100 * (authed - plain) / plain
             print(f"  {name:12s} static header {plain * 1e6:8.1f} us   EntraAuth "
                   f"{authed * 1e6:8.1f} us   overhead {pct:+5.1f}%")
-        for through_httpx in (False, True):
-            emu.reset()
-            worst, tokens, elapsed = loop_stall(emu, url, args.tasks, through_httpx)
-            what = ("requests via httpx.AsyncClient + EntraAuth" if through_httpx
-                    else "EntraAuth.get_token_async() calls")
-            print(f"{args.tasks} concurrent {what} (aio app, expired token): worst event-loop "
-                  f"stall {worst * 1e3:.1f} ms, {tokens} token request(s), {elapsed:.2f} s")
-    server.shutdown()
+        server.shutdown()
+        proc, url = start_server_process()
+        print(f"{args.tasks} concurrent ..., worst event-loop stall (tick lateness), median of "
+              f"{args.stall_rounds} alternating rounds [min-max]; full-GC time in the window")
+        runs: dict[str, list[tuple[float, float, int, float]]] = {c: [] for c in STALL_CASES}
+        try:
+            for i in range(args.stall_rounds):
+                for case in STALL_CASES if i % 2 == 0 else reversed(STALL_CASES):
+                    emu.reset()
+                    runs[case].append(loop_stall(emu, url, args.tasks, case))
+        finally:
+            assert proc.stdin is not None
+            proc.stdin.close()  # the child shuts its server down and exits
+            proc.wait(timeout=10)
+        for case, what in STALL_CASES.items():
+            stalls = [r[0] * 1e3 for r in runs[case]]
+            gcs = [r[1] * 1e3 for r in runs[case]]
+            tokens = max(r[2] for r in runs[case])
+            elapsed = statistics.median(r[3] for r in runs[case])
+            print(f"  {what}: stall {statistics.median(stalls):.1f} ms "
+                  f"[{min(stalls):.1f}-{max(stalls):.1f}], full GC {statistics.median(gcs):.1f} "
+                  f"ms, {tokens} token request(s), {elapsed:.2f} s")
 
 
 if __name__ == "__main__":
