@@ -35,12 +35,10 @@ def _retry_after_key(request: HttpRequest) -> str:
 
 def _bad_request_key(request: HttpRequest) -> str:
     form = request.form or {}
-    # The client-authentication fields vary per request (jti) or are secrets; the rest
-    # identifies "the same request" as MSAL sees it.
-    stable = sorted(
-        (k, v) for k, v in form.items() if k not in ("client_assertion", "client_secret")
-    )
-    return f"POST {request.url} hash={_hash(repr(stable))} 400"
+    # Every field counts, client authentication included (as in MSAL): a corrected secret or
+    # a rotated federated assertion is a new request, not a replay of the refused one. The
+    # key holds only a hash, never the secret itself.
+    return f"POST {request.url} hash={_hash(repr(sorted(form.items())))} 400"
 
 
 def _get_key(request: HttpRequest) -> str:

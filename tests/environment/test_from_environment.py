@@ -150,7 +150,9 @@ def test_workload_identity_rereads_the_rotated_token_file(
     # Kubernetes rotates the file: an expired/garbage token is now there, then a good one
     token_file.write_text("not-a-jwt-anymore")
     app.remove_tokens_for_client()
-    assert app.acquire_token_for_client(GRAPH_DEFAULT)["error"] == "invalid_client"
+    refused = app.acquire_token_for_client(GRAPH_DEFAULT)
+    # Entra answers a malformed client assertion with AADSTS50027 (invalid_request)
+    assert refused["error"] == "invalid_request" and 50027 in refused["error_codes"]
     token_file.write_text(_assertion(entra_emulator, cert))
     _token(app, entra_emulator)
 
