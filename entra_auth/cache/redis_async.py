@@ -8,16 +8,15 @@ does it by hand.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import contextvars
 import fnmatch
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from ..errors import CacheError
+from ..protocol.grants.on_behalf_of import assertion_hash
 from .encryption import CacheEncryption
 from .partitioned import Change, PartitionedTokenCache
 from .partitions import READ_SCRIPT, WRITE_SCRIPT, PartitionCodec
@@ -58,12 +57,6 @@ class _Scope:
 # the failure of) its own writes.
 _SCOPES: contextvars.ContextVar[dict[int, _Scope] | None] = (
     contextvars.ContextVar("entra_auth_redis_scopes", default=None))
-
-
-def assertion_hash(user_assertion: str) -> str:
-    """The partition id of an on-behalf-of assertion: base64url SHA-256, as the core computes."""
-    digest = hashlib.sha256(user_assertion.encode("utf-8")).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 class AsyncRedisTokenCache(PartitionedTokenCache):
