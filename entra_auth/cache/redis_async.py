@@ -12,18 +12,14 @@ import contextlib
 import contextvars
 import fnmatch
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ..errors import CacheError
 from ..protocol.grants.on_behalf_of import assertion_hash
-from .encryption import CacheEncryption
-from .partitioned import Change, PartitionedTokenCache
-from .partitions import READ_SCRIPT, WRITE_SCRIPT, PartitionCodec
+from .partitioned import Change
 from .redis_cache import (
-    DEFAULT_PREFIX,
-    DEFAULT_RT_TTL,
-    Mirror,
+    RedisBackedCache,
     _text,
     adopt_reply,
     plan_writes,
@@ -59,7 +55,7 @@ _SCOPES: contextvars.ContextVar[dict[int, _Scope] | None] = (
     contextvars.ContextVar("entra_auth_redis_scopes", default=None))
 
 
-class AsyncRedisTokenCache(PartitionedTokenCache):
+class AsyncRedisTokenCache(RedisBackedCache):
     """A :class:`~entra_auth.RedisTokenCache` for asyncio, on a ``redis.asyncio.Redis`` client.
 
     Same keys, fields and TTLs as ``RedisTokenCache`` (the two can share a Redis). Because the
@@ -85,23 +81,8 @@ class AsyncRedisTokenCache(PartitionedTokenCache):
             ``RedisTokenCache``.
     """
 
-    def __init__(
-        self,
-        client: Any,
-        *,
-        prefix: str = DEFAULT_PREFIX,
-        refresh_token_ttl: int = DEFAULT_RT_TTL,
-        encryption: CacheEncryption | bytes | None = None,
-        cached_partitions: int = 1024,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
-        if isinstance(encryption, (bytes, bytearray)):
-            encryption = CacheEncryption(bytes(encryption))
-        super().__init__(PartitionCodec(prefix, refresh_token_ttl, encryption), clock=clock)
-        self.client = client
-        self._mirror = Mirror(cached_partitions)
-        self._read = client.register_script(READ_SCRIPT)
-        self._write = client.register_script(WRITE_SCRIPT)
+    def __init__(self, client: Any, **options: Any) -> None:
+        super().__init__(client, **options)
         self._pending: list[tuple[dict[str, Change], int]] = []
 
     def __repr__(self) -> str:

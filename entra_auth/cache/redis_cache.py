@@ -121,7 +121,32 @@ def plan_writes(
     return plans
 
 
-class RedisTokenCache(PartitionedTokenCache):
+class RedisBackedCache(PartitionedTokenCache):
+    """What the sync and async Redis caches share: the codec, the partition mirror, the scripts.
+
+    ``client`` is a ``redis.Redis`` or a ``redis.asyncio.Redis``; both register scripts alike.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        refresh_token_ttl: int = DEFAULT_RT_TTL,
+        encryption: CacheEncryption | bytes | None = None,
+        cached_partitions: int = 1024,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if isinstance(encryption, (bytes, bytearray)):
+            encryption = CacheEncryption(bytes(encryption))
+        super().__init__(PartitionCodec(prefix, refresh_token_ttl, encryption), clock=clock)
+        self.client = client
+        self._mirror = Mirror(cached_partitions)
+        self._read = client.register_script(READ_SCRIPT)
+        self._write = client.register_script(WRITE_SCRIPT)
+
+
+class RedisTokenCache(RedisBackedCache):
     """A token cache in Redis for many app instances, partitioned so a request reads one small key.
 
     Pass it to any application as ``token_cache=``. Entries are MSAL's, each kept as a field of
@@ -152,24 +177,6 @@ class RedisTokenCache(PartitionedTokenCache):
     Raises:
         CacheError: from any operation when Redis fails or an entry can't be decrypted.
     """
-
-    def __init__(
-        self,
-        client: Any,
-        *,
-        prefix: str = DEFAULT_PREFIX,
-        refresh_token_ttl: int = DEFAULT_RT_TTL,
-        encryption: CacheEncryption | bytes | None = None,
-        cached_partitions: int = 1024,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
-        if isinstance(encryption, (bytes, bytearray)):
-            encryption = CacheEncryption(bytes(encryption))
-        super().__init__(PartitionCodec(prefix, refresh_token_ttl, encryption), clock=clock)
-        self.client = client
-        self._mirror = Mirror(cached_partitions)
-        self._read = client.register_script(READ_SCRIPT)
-        self._write = client.register_script(WRITE_SCRIPT)
 
     def __repr__(self) -> str:
         return f"RedisTokenCache(prefix={self._codec.prefix!r})"
