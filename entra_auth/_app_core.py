@@ -16,6 +16,7 @@ from typing import Any
 
 from .protocol.authority import Authority, AuthorityBuilder, parse_authority, parse_oidc_authority
 from .protocol.context import CacheLike, ClientAuth, ClientContext
+from .protocol.region import check_explicit_region
 
 __all__ = ["AppCore", "ConfidentialRules", "PublicRules"]
 
@@ -103,6 +104,7 @@ class AppCore:
             raise ValueError("client_id must be a non-empty string")
         if oidc_authority and authority:
             raise ValueError("Pass either authority or oidc_authority, not both")
+        self._check_region(azure_region, client_credential)
         self.client_id = client_id
         self.client_credential = client_credential
         self.authority: Authority = (
@@ -149,6 +151,20 @@ class AppCore:
             environ=os.environ,
         )
         self._connect(http_client, verify, proxies, timeout)
+
+    def _check_region(self, azure_region: object, client_credential: object) -> None:
+        """Refuse a malformed region the caller chose, before anything else is built (as MSAL).
+
+        ``MSAL_FORCE_REGION`` counts only for confidential clients that made no choice; set to
+        an empty string it is malformed too. A malformed detected region (``REGION_NAME``,
+        IMDS) is not an error: it is logged and the global endpoint is used.
+        """
+        if isinstance(azure_region, str):
+            check_explicit_region(azure_region, "azure_region")
+        elif azure_region is None and client_credential and not self.DISABLE_MSAL_FORCE_REGION:
+            forced = os.environ.get("MSAL_FORCE_REGION")
+            if forced is not None:
+                check_explicit_region(forced, "MSAL_FORCE_REGION")
 
     def _connect(
         self, http_client: Any, verify: Any, proxies: Mapping[str, str] | None, timeout: Any

@@ -16,7 +16,7 @@ from .context import ClientContext, FlowError
 from .messages import Flow, HttpRequest
 from .throttling import send
 
-__all__ = ["regional_endpoint", "regional_host", "resolve_region"]
+__all__ = ["check_explicit_region", "regional_endpoint", "regional_host", "resolve_region"]
 
 logger = logging.getLogger("entra_auth")
 
@@ -36,6 +36,22 @@ def valid_region(region: object) -> str | None:
         if name:
             logger.warning("Ignoring a malformed Azure region name %r", name[:64])
     return None
+
+
+def check_explicit_region(region: object, name: str) -> str:
+    """``region`` when it is a well-formed region name, else ``ValueError`` naming ``name``.
+
+    For names the caller chose (``azure_region``, ``MSAL_FORCE_REGION``): as in MSAL, a
+    malformed one is a configuration error, not something to work around by using the global
+    endpoint. Names found by detection (``REGION_NAME``, IMDS) go through :func:`valid_region`.
+    """
+    if isinstance(region, str) and _VALID_REGION.fullmatch(region):
+        return region
+    raise ValueError(
+        f"Invalid {name}={region!r:.80}. It must be a lowercase DNS label that starts with a "
+        "letter, contains only letters, digits and internal hyphens, and is at most 63 "
+        "characters (e.g. 'westus2')."
+    )
 
 
 def regional_host(region: str, instance: str) -> str:
