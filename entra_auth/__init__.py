@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
+    "AutoRefresher": ".assertion",
     "EntraAuthError": ".errors",
     "TokenRequestError": ".errors",
     "InteractionRequiredError": ".errors",
@@ -59,6 +60,7 @@ __all__ = [
     "AZURE_US_GOVERNMENT",
     "AuthorityBuilder",
     "AsyncRedisTokenCache",
+    "AutoRefresher",
     "CacheEncryption",
     "CacheError",
     "ClientApplication",
@@ -100,6 +102,7 @@ if TYPE_CHECKING:
         Prompt,
         PublicClientApplication,
     )
+    from .assertion import AutoRefresher
     from .azure_credential import EntraTokenCredential
     from .cache import SerializableTokenCache, TokenCache
     from .cache.encryption import CacheEncryption

@@ -11,6 +11,7 @@ import os
 import secrets
 import sys
 import time
+import warnings
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -22,6 +23,16 @@ __all__ = ["AppCore", "ConfidentialRules", "PublicRules"]
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
 SKU = "entra_auth.Python"
+
+
+def warn_caller(message: str, category: type[Warning] = DeprecationWarning) -> None:
+    """``warnings.warn`` attributed to the first frame outside entra_auth (the caller's line)."""
+    level = 2  # 1 would be this function, 2 the frame that called it
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("entra_auth."):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def _version() -> str:
@@ -189,6 +200,14 @@ class AppCore:
     ) -> ClientAuth | None:
         if client_credential is None:
             return None
+        if isinstance(client_credential, Mapping) and isinstance(
+                client_credential.get("client_assertion"), (str, bytes)):
+            warn_caller(
+                "A static string/bytes client_assertion will eventually expire and is "
+                "discouraged: pass a no-argument callable returning a fresh assertion instead, "
+                "optionally wrapped in entra_auth.AutoRefresher (msal.AutoRefresher) to reuse "
+                "each value for a while."
+            )
         from .credentials import build_client_auth
 
         auth: ClientAuth = build_client_auth(
@@ -273,6 +292,14 @@ class ConfidentialRules(AppCore):
         if client_credential is None:
             raise ValueError("A confidential client application needs a client_credential")
         super().__init__(client_id, client_credential, **kwargs)
+
+    def _warn_if_multi_tenant(self) -> None:
+        """msal's warning before client credentials are requested from a multi-tenant alias."""
+        if self.authority.tenant.lower() in ("common", "organizations"):
+            warn_caller(
+                f"Using the /{self.authority.tenant} authority in acquire_token_for_client() is "
+                "unreliable: use the application's own tenant (its id or domain) instead."
+            )
 
     def _remove_app_tokens(self) -> None:
         self._ctx.cache.remove_app_tokens(

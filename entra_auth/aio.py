@@ -357,6 +357,7 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         hit = app_flows.for_client_cached(self._ctx, self.authority, scopes, claims_challenge)
         if hit is not None:
             return hit
+        self._warn_if_multi_tenant()
         return self._result(await self._run(app_flows.for_client(
             self._ctx, self.authority, scopes, claims_challenge)))
 

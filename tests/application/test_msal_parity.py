@@ -67,3 +67,154 @@ def test_malformed_detected_region_uses_the_global_endpoint(
     result = app.acquire_token_for_client([f"{GRAPH_RESOURCE}/.default"])
     assert "access_token" in result, result
     assert len(emu.requests_to("token")) == 1  # sent to the central (emulator) endpoint
+
+
+# -- point 4: msal's DeprecationWarnings ------------------------------------------------------
+
+def _app_cca(emu: Emulator, credential: object, **kw: object) -> msal.ConfidentialClientApplication:
+    kw.setdefault("authority", emu.authority())
+    return msal.ConfidentialClientApplication(
+        WEB_APP_ID, credential, verify=emu.ca_bundle, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("static", ["a.static.jwt", b"a.static.jwt"])
+def test_static_client_assertion_warns_and_still_works(emu: Emulator, static: object) -> None:
+    with pytest.warns(DeprecationWarning, match="AutoRefresher") as caught:
+        _app_cca(emu, {"client_assertion": static})
+    assert caught[0].filename == __file__  # attributed to the caller's line
+    assert "a.static.jwt" not in str(caught[0].message)
+
+
+def test_callable_client_assertion_does_not_warn(emu: Emulator) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _app_cca(emu, {"client_assertion": lambda: "x"})
+        _app_cca(emu, {"client_assertion": msal.AutoRefresher(lambda: "x")})
+        _app_cca(emu, WEB_APP_SECRET)
+
+
+@pytest.mark.parametrize("tenant", ["common", "organizations", "Organizations"])
+def test_client_credentials_against_multi_tenant_authority_warn(
+    emu: Emulator, tenant: str
+) -> None:
+    app = _app_cca(emu, WEB_APP_SECRET, authority=emu.authority(tenant))
+    with pytest.warns(DeprecationWarning, match="acquire_token_for_client") as caught:
+        app.acquire_token_for_client([f"{GRAPH_RESOURCE}/.default"])
+    assert caught[0].filename == __file__
+
+
+def test_client_credentials_against_a_tenant_do_not_warn(emu: Emulator) -> None:
+    import warnings
+
+    app = _app_cca(emu, WEB_APP_SECRET)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert "access_token" in app.acquire_token_for_client([f"{GRAPH_RESOURCE}/.default"])
+
+
+async def _async_for_client(emu: Emulator, tenant: str) -> None:
+    from entra_auth.aio import ConfidentialClientApplication
+
+    app = ConfidentialClientApplication(
+        WEB_APP_ID, WEB_APP_SECRET, authority=emu.authority(tenant), verify=emu.ca_bundle)
+    try:
+        await app.acquire_token_for_client([f"{GRAPH_RESOURCE}/.default"])
+    finally:
+        await app.aclose()
+
+
+def test_async_client_credentials_against_common_warn(emu: Emulator) -> None:
+    import asyncio
+
+    with pytest.warns(DeprecationWarning, match="acquire_token_for_client"):
+        asyncio.run(_async_for_client(emu, "common"))
+
+
+# -- point 5: AutoRefresher -------------------------------------------------------------------
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_auto_refresher_memoizes_for_expires_in() -> None:
+    clock = _Clock()
+    calls: list[int] = []
+
+    def factory() -> str:
+        calls.append(1)
+        return f"assertion-{len(calls)}"
+
+    refresher = msal.AutoRefresher(factory, expires_in=60, clock=clock)
+    assert refresher() == "assertion-1"
+    clock.now += 59
+    assert refresher() == "assertion-1"
+    clock.now += 1
+    assert refresher() == "assertion-2"
+    assert len(calls) == 2
+    assert "assertion" not in repr(refresher)
+
+
+def test_auto_refresher_defaults_to_540_seconds_and_does_not_memoize_failures() -> None:
+    clock = _Clock()
+    outcomes: list[object] = [RuntimeError("vault down"), "v1", "v2"]
+
+    def factory() -> str:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return str(outcome)
+
+    refresher = msal.AutoRefresher(factory, clock=clock)
+    with pytest.raises(RuntimeError, match="vault down"):
+        refresher()
+    assert refresher() == "v1"
+    clock.now += 539
+    assert refresher() == "v1"
+    clock.now += 1
+    assert refresher() == "v2"
+
+
+def test_auto_refresher_rejects_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        msal.AutoRefresher("not callable")  # type: ignore[arg-type]
+    for bad in (-1, "60", True):
+        with pytest.raises(ValueError):
+            msal.AutoRefresher(lambda: "x", expires_in=bad)  # type: ignore[arg-type]
+
+
+def test_auto_refresher_as_client_assertion_is_reused_across_requests(emu: Emulator) -> None:
+    import base64
+    import time
+    import uuid
+
+    import jwt
+
+    from entra_auth.testing import default_web_app_certificate
+
+    cert = default_web_app_certificate()
+    endpoint = emu.token_endpoint()
+    made: list[str] = []
+
+    def make() -> str:
+        now = int(time.time())
+        made.append(jwt.encode(
+            {"aud": endpoint, "iss": WEB_APP_ID, "sub": WEB_APP_ID, "iat": now, "nbf": now,
+             "exp": now + 600, "jti": str(uuid.uuid4())},
+            cert.private_key_pem, algorithm="RS256",
+            headers={"x5t": base64.urlsafe_b64encode(bytes.fromhex(cert.thumbprint_sha1))
+                     .rstrip(b"=").decode()}))
+        return made[-1]
+
+    app = _app_cca(emu, {"client_assertion": msal.AutoRefresher(make, expires_in=300)})
+    for _ in range(2):
+        result = app.acquire_token_for_client([f"{GRAPH_RESOURCE}/.default"])
+        assert result.get("token_source") == "identity_provider", result
+        app.remove_tokens_for_client()
+    assert len(made) == 1
+    assert len(emu.requests_to("token")) == 2
