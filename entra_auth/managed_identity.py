@@ -12,7 +12,7 @@ import os
 import time
 import uuid
 from collections import UserDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from .protocol.managed_identity import (
@@ -150,6 +150,7 @@ class _Base:
         retry_policy: RetryPolicy | None,
         clock: Callable[[], float],
         environ: Mapping[str, str] | None,
+        http_cache: MutableMapping[str, Any] | None = None,
     ) -> None:
         if not ManagedIdentity.is_managed_identity(managed_identity):
             raise ManagedIdentityError(
@@ -164,12 +165,16 @@ class _Base:
         self._policy = retry_policy or RetryPolicy()
         self._state = SourceState()
         self._clock = clock
+        if http_cache is not None and not isinstance(http_cache, MutableMapping):
+            raise ManagedIdentityError("http_cache must be a dict-like (MutableMapping) object")
+        self._http_cache = http_cache
 
     def _flow(self, resource: str, claims_challenge: str | None) -> Flow[dict[str, Any]]:
         return acquire_token(
             self._cache, self.source, self._identity, _resource(resource),
             claims_challenge=claims_challenge, policy=self._policy, state=self._state,
             clock=self._clock, new_request_id=lambda: str(uuid.uuid4()),
+            http_cache=self._http_cache,
         )
 
     @property
@@ -192,7 +197,11 @@ class ManagedIdentityClient(_Base):
         http_client: Optional MSAL-style client (``get(url, params=, headers=)``), e.g. a
             ``requests.Session``; by default a session honouring ``verify``.
         token_cache: A ``TokenCache`` (tokens are stored where msal stores them).
-        http_cache: Accepted for msal compatibility; unused.
+        http_cache: A dict-like store (as msal's): an answer that was 429, 5xx or carried
+            ``Retry-After`` is replayed from it for that long (5 s without the header, at
+            most an hour) instead of asking the endpoint again, also by other clients sharing
+            it. Entries are plain data, so it can be pickled between runs. Successes are not
+            stored.
         client_capabilities: Accepted for msal compatibility; IMDS and App Service ignore it.
         verify: TLS verification for the default session (a CA bundle path for an emulator).
         imds_endpoint: IMDS host (``http://169.254.169.254``) or full token URL; overrides
@@ -221,7 +230,8 @@ class ManagedIdentityClient(_Base):
     ) -> None:
         super().__init__(managed_identity, token_cache=token_cache,
                          client_capabilities=client_capabilities, imds_endpoint=imds_endpoint,
-                         retry_policy=retry_policy, clock=clock, environ=environ)
+                         retry_policy=retry_policy, clock=clock, environ=environ,
+                         http_cache=http_cache)
         from .transport.requests_transport import HttpClientTransport, RequestsTransport
 
         if http_client is not None:
@@ -273,6 +283,7 @@ class AsyncManagedIdentityClient(_Base):
         *,
         http_client: Any = None,
         token_cache: Any = None,
+        http_cache: MutableMapping[str, Any] | None = None,
         client_capabilities: list[str] | None = None,
         verify: Any = True,
         imds_endpoint: str | None = None,
@@ -282,7 +293,8 @@ class AsyncManagedIdentityClient(_Base):
     ) -> None:
         super().__init__(managed_identity, token_cache=token_cache,
                          client_capabilities=client_capabilities, imds_endpoint=imds_endpoint,
-                         retry_policy=retry_policy, clock=clock, environ=environ)
+                         retry_policy=retry_policy, clock=clock, environ=environ,
+                         http_cache=http_cache)
         from .transport.httpx_transport import HttpxAsyncTransport
 
         self._transport = HttpxAsyncTransport(http_client, verify=verify)

@@ -7,8 +7,10 @@ IMDS: ``GET {host}/metadata/identity/oauth2/token?api-version=2018-02-01&resourc
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -220,6 +222,54 @@ def parse_token_response(response: HttpResponse, now: float) -> dict[str, Any]:
     return out
 
 
+MAX_THROTTLE = 3600  # seconds: the longest a throttled answer is replayed (as MSAL)
+
+
+def _throttle_key(request: HttpRequest) -> str:
+    # msal's key shape for managed identity GETs: the endpoint and a hash of the parameters
+    # (resource and identity; the per-request id is a header and does not count).
+    endpoint, _, query = request.url.partition("?")
+    digest = hashlib.sha256(query.encode("utf-8")).hexdigest()
+    return f"REQ {endpoint} hash={digest} 429/5xx/Retry-After"
+
+
+def _throttle_seconds(response: HttpResponse) -> int:
+    """msal's rule: 429, 5xx or any Retry-After is replayed for Retry-After (else 5) s."""
+    value = response.header("retry-after")
+    if not (response.status_code == 429 or response.status_code >= 500 or value is not None):
+        return 0
+    seconds = _number(value) if value is not None else 5
+    return max(0, min(MAX_THROTTLE, 5 if seconds is None else seconds))
+
+
+def _replay(http_cache: MutableMapping[str, Any] | None, key: str,
+            now: float) -> HttpResponse | None:
+    if http_cache is None:
+        return None
+    try:
+        entry = http_cache.get(key)
+        if not isinstance(entry, dict):
+            return None
+        if float(entry["expires_at"]) <= now:
+            http_cache.pop(key, None)
+            return None
+        return HttpResponse(int(entry["status"]), dict(entry["headers"]), str(entry["text"]))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # a corrupted or foreign entry: ask the endpoint
+
+
+def _remember(http_cache: MutableMapping[str, Any] | None, key: str, response: HttpResponse,
+              now: float) -> None:
+    seconds = _throttle_seconds(response)
+    if http_cache is None or not seconds:
+        return
+    # The http_cache is an optimisation: a misbehaving mapping must not fail a flow. Entries
+    # are plain data, so a pickled or JSON-persisted http_cache stays loadable.
+    with contextlib.suppress(TypeError, ValueError, RuntimeError):
+        http_cache[key] = {"expires_at": now + seconds, "status": response.status_code,
+                           "headers": dict(response.headers), "text": response.text}
+
+
 def obtain_token(
     source: IdentitySource,
     identity: Mapping[str, Any],
@@ -229,13 +279,22 @@ def obtain_token(
     state: SourceState,
     clock: Callable[[], float],
     new_request_id: Callable[[], str],
+    http_cache: MutableMapping[str, Any] | None = None,
 ) -> Flow[dict[str, Any]]:
     """Request one token, retrying throttling and transient failures within ``policy``.
+
+    With an ``http_cache`` (msal's throttling store), a final answer that was 429, 5xx or
+    carried ``Retry-After`` is remembered for that long (5 s without the header, at most an
+    hour), and the same request by any client sharing the store gets it back without I/O.
 
     Raises:
         ManagedIdentityUnavailableError: the endpoint could not be reached on a client's
             first request, or never answered within the retries.
     """
+    key = _throttle_key(token_request(source, identity, resource, request_id=""))
+    replayed = _replay(http_cache, key, clock())
+    if replayed is not None:
+        return parse_token_response(replayed, clock())
     attempt = 0
     while True:
         probing = not state.reachable
@@ -260,6 +319,7 @@ def obtain_token(
             attempt += 1
             yield Sleep(policy.delay(attempt, response.header("retry-after")))
             continue
+        _remember(http_cache, key, response, clock())
         return parse_token_response(response, clock())
 
 
@@ -311,6 +371,7 @@ def acquire_token(
     state: SourceState,
     clock: Callable[[], float],
     new_request_id: Callable[[], str],
+    http_cache: MutableMapping[str, Any] | None = None,
 ) -> Flow[dict[str, Any]]:
     """Cache first; else (or when due for refresh, or on a claims challenge) the endpoint.
 
@@ -329,7 +390,7 @@ def acquire_token(
     try:
         result = yield from obtain_token(source, identity, resource, policy=policy,
                                          state=state, clock=clock,
-                                         new_request_id=new_request_id)
+                                         new_request_id=new_request_id, http_cache=http_cache)
     except ManagedIdentityUnavailableError:
         if cached is not None and not claims_challenge:
             return cached
