@@ -5,11 +5,13 @@ MSAL Python's confidential-client API: client credentials, on-behalf-of, removal
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ._app_base import ClientApplication
-from ._app_core import ConfidentialRules
+from ._app_core import ConfidentialRules, reject_unknown_kwargs
 from .protocol import app_flows
+from .protocol.extras import build_extras
 
 __all__ = ["ConfidentialClientApplication"]
 
@@ -18,24 +20,46 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
     """An application with a credential (secret, certificate or assertion)."""
 
     def acquire_token_for_client(
-        self, scopes: list[str], claims_challenge: str | None = None, **kwargs: Any
+        self,
+        scopes: list[str],
+        claims_challenge: str | None = None,
+        fmi_path: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
         """A token for the app itself (client credentials), from the cache when fresh.
 
         Args:
             scopes: Usually ``["{resource}/.default"]``.
             claims_challenge: Bypasses the cache and asks for these claims.
+            fmi_path: A federated managed identity credential path, sent as the ``fmi_path``
+                form field; the token is cached under it (an extended cache key).
+            forwarded_client_claims: Claims (a JSON object string) the client forwards:
+                merged into the request's ``claims``; unlike ``claims_challenge`` the token
+                is cached, keyed on this value.
+            data: Extra form fields to send (msal's ``data=``); they key the cache too.
 
         Returns:
             A token result (``token_source`` ``cache`` or ``identity_provider``) or an
             error dict.
+
+        Raises:
+            ValueError: ``fmi_path`` is not a string, ``forwarded_client_claims`` is not a
+                JSON object string, or ``data`` is not a dict of strings.
+            TypeError: any other keyword argument.
         """
-        hit = app_flows.for_client_cached(self._ctx, self.authority, scopes, claims_challenge)
+        reject_unknown_kwargs("acquire_token_for_client", kwargs)
+        extras = build_extras(data, fmi_path=fmi_path,
+                              forwarded_client_claims=forwarded_client_claims)
+        hit = app_flows.for_client_cached(
+            self._ctx, self.authority, scopes, claims_challenge, extras)
         if hit is not None:
             return hit
         self._warn_if_multi_tenant()
         return self._result(self._run(app_flows.for_client(
-            self._ctx, self.authority, scopes, claims_challenge)))
+            self._ctx, self.authority, scopes, claims_challenge, extras)))
 
     def remove_tokens_for_client(self) -> None:
         """Remove the app-only tokens :meth:`acquire_token_for_client` cached."""
@@ -46,12 +70,29 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         user_assertion: str,
         scopes: list[str],
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Exchange an incoming user token for one to call a downstream API.
 
         Tokens are cached per assertion (by its SHA-256), so the same assertion asking for
         the same scopes is answered from the cache.
+
+        Args:
+            user_assertion: The incoming access token.
+            scopes: The downstream API's scopes.
+            claims_challenge: Bypasses the cache and asks for these claims.
+            forwarded_client_claims: Claims (a JSON object string) merged into the request's
+                ``claims``; the token is cached, keyed on this value.
+            data: Extra form fields to send (msal's ``data=``); they key the cache too.
+
+        Raises:
+            ValueError: a malformed ``forwarded_client_claims`` or ``data``.
+            TypeError: any other keyword argument.
         """
+        reject_unknown_kwargs("acquire_token_on_behalf_of", kwargs)
+        extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         return self._result(self._run(app_flows.obo(
-            self._ctx, self.authority, user_assertion, scopes, claims_challenge)))
+            self._ctx, self.authority, user_assertion, scopes, claims_challenge, extras)))

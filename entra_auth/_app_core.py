@@ -35,6 +35,26 @@ def warn_caller(message: str, category: type[Warning] = DeprecationWarning) -> N
     warnings.warn(message, category, stacklevel=level)
 
 
+# Keywords msal accepts somewhere that entra_auth refuses, with what to do instead.
+_UNSUPPORTED_HINTS = {
+    "post": "msal's internal test hook; pass http_client= to the constructor instead",
+    "auth_scheme": "proof-of-possession tokens need a broker, which entra_auth does not support",
+    "headers": "extra request headers are not supported",
+    "params": "extra query parameters are not supported on token requests",
+}
+
+
+def reject_unknown_kwargs(method: str, kwargs: Mapping[str, Any]) -> None:
+    """Raise ``TypeError`` naming the first keyword ``method`` does not know.
+
+    A dropped argument would mean a token other than the one asked for, so nothing is ignored.
+    """
+    for name in kwargs:
+        hint = _UNSUPPORTED_HINTS.get(name)
+        raise TypeError(f"{method}() got an unexpected keyword argument {name!r}"
+                        + (f" ({hint})" if hint else ""))
+
+
 def _version() -> str:
     from . import __version__
 

@@ -15,10 +15,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._aio_singleflight import AsyncSingleFlight
-from ._app_core import AppCore, ConfidentialRules, PublicRules
+from ._app_core import AppCore, ConfidentialRules, PublicRules, reject_unknown_kwargs
 from .protocol import app_flows
 from .protocol.authority import Authority, AuthorityBuilder
 from .protocol.discovery import AuthorityMetadata, discover, known_metadata
+from .protocol.extras import Extras, build_extras
 from .protocol.messages import AppFlow
 from .transport.driver import run_async
 from .transport.httpx_transport import HttpxAsyncTransport
@@ -341,25 +342,40 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
     """An async application with a credential (secret, certificate or assertion)."""
 
     async def acquire_token_for_client(
-        self, scopes: list[str], claims_challenge: str | None = None, **kwargs: Any
+        self,
+        scopes: list[str],
+        claims_challenge: str | None = None,
+        fmi_path: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
-        """A token for the app itself (client credentials), from the cache when fresh."""
+        """A token for the app itself (client credentials), from the cache when fresh.
+
+        Takes the sync method's arguments (``fmi_path``, ``forwarded_client_claims``,
+        ``data``); any other keyword is a ``TypeError``.
+        """
+        reject_unknown_kwargs("acquire_token_for_client", kwargs)
+        extras = build_extras(data, fmi_path=fmi_path,
+                              forwarded_client_claims=forwarded_client_claims)
         if self._cache_scope is None:
-            return await self._for_client(scopes, claims_challenge)
+            return await self._for_client(scopes, claims_challenge, extras)
         tenant = await self._realm(self.authority)
         return await self._cached(
-            lambda: self._for_client(scopes, claims_challenge),
+            lambda: self._for_client(scopes, claims_challenge, extras),
             client_id=self.client_id, tenant=tenant)
 
     async def _for_client(
-        self, scopes: list[str], claims_challenge: str | None
+        self, scopes: list[str], claims_challenge: str | None, extras: Extras
     ) -> dict[str, Any]:
-        hit = app_flows.for_client_cached(self._ctx, self.authority, scopes, claims_challenge)
+        hit = app_flows.for_client_cached(
+            self._ctx, self.authority, scopes, claims_challenge, extras)
         if hit is not None:
             return hit
         self._warn_if_multi_tenant()
         return self._result(await self._run(app_flows.for_client(
-            self._ctx, self.authority, scopes, claims_challenge)))
+            self._ctx, self.authority, scopes, claims_challenge, extras)))
 
     async def remove_tokens_for_client(self) -> None:
         """Remove the app-only tokens :meth:`acquire_token_for_client` cached.
@@ -376,10 +392,15 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         user_assertion: str,
         scopes: list[str],
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """Exchange an incoming user token for one to call a downstream API."""
+        """Exchange an incoming user token for one to call a downstream API (see the sync one)."""
+        reject_unknown_kwargs("acquire_token_on_behalf_of", kwargs)
+        extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         return self._result(await self._cached(
             lambda: self._run(app_flows.obo(
-                self._ctx, self.authority, user_assertion, scopes, claims_challenge)),
+                self._ctx, self.authority, user_assertion, scopes, claims_challenge, extras)),
             client_id=self.client_id, user_assertion=user_assertion))

@@ -24,6 +24,7 @@ from .discovery import (
     known_aliases,
     known_metadata,
 )
+from .extras import NO_EXTRAS, Extras
 from .grants import auth_code, client_credentials, device_code, on_behalf_of, password, refresh
 from .messages import AppFlow, Flow, InFlight, Shared
 from .scopes import RESERVED_SCOPES, check_scopes, decorate_scopes
@@ -199,6 +200,7 @@ def by_device_flow(
 
 def for_client_cached(
     ctx: ClientContext, authority: Authority, scopes: object, claims_challenge: str | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> dict[str, Any] | None:
     """:func:`for_client`'s result when it is a cached token needing no refresh, else None.
 
@@ -210,12 +212,13 @@ def for_client_cached(
     metadata = known_metadata(ctx, authority)
     if metadata is None:
         return None
-    hit = client_credentials.cached(ctx, metadata, check_scopes(scopes))
+    hit = client_credentials.cached(ctx, metadata, check_scopes(scopes), extras)
     return hit[0] if hit is not None and not hit[1] else None
 
 
 def for_client(
     ctx: ClientContext, authority: Authority, scopes: Any, claims_challenge: str | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> AppFlow[dict[str, Any]]:
     """Client credentials, cache first; concurrent callers for the same scopes share a request.
 
@@ -224,34 +227,36 @@ def for_client(
     cache, and is not shared.
     """
     if claims_challenge:
-        return (yield from _for_client(ctx, authority, scopes, claims_challenge))
-    key = ("client_credentials", ctx.client_id, " ".join(sorted(map(str, scopes or []))))
+        return (yield from _for_client(ctx, authority, scopes, claims_challenge, extras))
+    key = ("client_credentials", ctx.client_id, " ".join(sorted(map(str, scopes or []))),
+           extras.ext_cache_key or "")
     metadata = known_metadata(ctx, authority)  # else discovery runs once, in the shared flow
     if metadata is not None:
-        hit = client_credentials.cached(ctx, metadata, check_scopes(scopes))
+        hit = client_credentials.cached(ctx, metadata, check_scopes(scopes), extras)
         if hit is not None and (not hit[1] or (yield InFlight(key))):
             return hit[0]
     # The leader looks in the cache again: another caller may just have stored a token.
-    flow = guard(_for_client(ctx, authority, scopes, claims_challenge))
+    flow = guard(_for_client(ctx, authority, scopes, claims_challenge, extras))
     result: dict[str, Any] = yield Shared(key, flow)
     return result
 
 
 def _for_client(
     ctx: ClientContext, authority: Authority, scopes: object, claims_challenge: str | None,
+    extras: Extras = NO_EXTRAS,
 ) -> Flow[dict[str, Any]]:
     wanted = check_scopes(scopes)
     metadata = yield from discover(ctx, authority)
     return (
         yield from client_credentials.acquire(
-            ctx, metadata, wanted, claims_challenge=claims_challenge
+            ctx, metadata, wanted, claims_challenge=claims_challenge, extras=extras
         )
     )
 
 
 def obo(
     ctx: ClientContext, authority: Authority, user_assertion: str, scopes: object,
-    claims_challenge: str | None = None,
+    claims_challenge: str | None = None, extras: Extras = NO_EXTRAS,
 ) -> Flow[dict[str, Any]]:
     """On-behalf-of, cache-partitioned by the assertion's hash."""
     decorated = decorate_scopes(scopes, ctx.exclude_scopes)
@@ -259,7 +264,8 @@ def obo(
     metadata = yield from discover(ctx, authority)
     return (
         yield from on_behalf_of.acquire(
-            ctx, metadata, user_assertion, wanted, decorated, claims_challenge=claims_challenge
+            ctx, metadata, user_assertion, wanted, decorated, claims_challenge=claims_challenge,
+            extras=extras,
         )
     )
 

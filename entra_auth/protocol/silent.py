@@ -98,6 +98,7 @@ def cached_token(
     realm: str,
     scopes: Sequence[str],
     home_account_id: str | None,
+    ext_cache_key: str | None = None,
 ) -> tuple[dict[str, Any], bool] | None:
     """A usable cached access token as MSAL's result, and whether its refresh is due; else None.
 
@@ -105,7 +106,8 @@ def cached_token(
     building a flow at all.
     """
     now = ctx.clock()
-    entry = find_access_token(ctx, environments, realm, scopes, home_account_id)
+    entry = find_access_token(
+        ctx, environments, realm, scopes, home_account_id, ext_cache_key=ext_cache_key)
     if entry is None or not usable(entry, now):
         return None
     result = access_token_result(entry, now)
@@ -155,26 +157,31 @@ def find_access_token(
     scopes: Sequence[str],
     home_account_id: str | None,
     user_assertion_hash: str | None = None,
+    *,
+    ext_cache_key: str | None = None,
 ) -> dict[str, Any] | None:
     """The cache's access token for these scopes, under either spelling of Graph scopes.
 
     The entry may be the cache's own (entra_auth's caches skip the copy here): read it only.
+    With ``ext_cache_key`` only a token filed under that key matches; without, only one filed
+    under none (a token got with ``fmi_path`` or forwarded claims is never handed out plain).
     """
     cache = ctx.cache
     find = getattr(cache, "_stored_access_token", None) or cache.find_access_token
     # Tuples: the cache remembers the lowercased set of a tuple it has seen.
     envs = tuple(environments)
     wanted = tuple(scopes)
+    ext: dict[str, str] = {"ext_cache_key": ext_cache_key} if ext_cache_key else {}
     entry: dict[str, Any] | None = find(
         client_id=ctx.client_id, environments=envs, realm=realm, scopes=wanted,
-        home_account_id=home_account_id, user_assertion_hash=user_assertion_hash,
+        home_account_id=home_account_id, user_assertion_hash=user_assertion_hash, **ext,
     )
     if entry is None:
         short = _short_graph_spelling(wanted)  # the other spelling, only when the first missed
         if short is not None:
             entry = find(
                 client_id=ctx.client_id, environments=envs, realm=realm, scopes=short,
-                home_account_id=home_account_id, user_assertion_hash=user_assertion_hash,
+                home_account_id=home_account_id, user_assertion_hash=user_assertion_hash, **ext,
             )
     return entry
 

@@ -10,6 +10,7 @@ from typing import Any
 from ..claims import merge_claims
 from ..context import ClientContext, FlowError
 from ..discovery import AuthorityMetadata
+from ..extras import NO_EXTRAS, Extras
 from ..messages import Flow
 from ..region import regional_endpoint, resolve_region
 from ..silent import cached_token
@@ -19,10 +20,12 @@ __all__ = ["acquire", "cached"]
 
 
 def cached(
-    ctx: ClientContext, metadata: AuthorityMetadata, scopes: list[str]
+    ctx: ClientContext, metadata: AuthorityMetadata, scopes: list[str],
+    extras: Extras = NO_EXTRAS,
 ) -> tuple[dict[str, Any], bool] | None:
     """The cached app token's result and whether its refresh is due, or None (no I/O)."""
-    return cached_token(ctx, [metadata.environment], metadata.realm, scopes, None)
+    return cached_token(ctx, [metadata.environment], metadata.realm, scopes, None,
+                        ext_cache_key=extras.ext_cache_key)
 
 
 def acquire(
@@ -31,15 +34,16 @@ def acquire(
     scopes: list[str],
     *,
     claims_challenge: str | None = None,
-    extra: dict[str, str] | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> Flow[dict[str, Any]]:
     """Return a cached app token if one is fresh, else POST ``grant_type=client_credentials``.
 
     A refresh due (``refresh_on``) that fails falls back to the still-valid cached token.
+    ``extras`` (``data``, ``fmi_path``, forwarded claims) are sent and key the cached token.
     """
     fallback: dict[str, Any] | None = None
     if not claims_challenge:
-        hit = cached(ctx, metadata, scopes)
+        hit = cached(ctx, metadata, scopes, extras)
         if hit is not None:
             fallback, refresh_due = hit
             if not refresh_due:
@@ -51,10 +55,11 @@ def acquire(
             ctx,
             metadata,
             "client_credentials",
-            dict(extra or {}),
+            dict(extras.form),
             scopes=scopes,
-            claims=merge_claims(claims_challenge, ctx.client_capabilities),
+            claims=extras.claims(merge_claims(claims_challenge, ctx.client_capabilities)),
             token_endpoint=endpoint,
+            cache_fields=extras.cache_fields,
         )
     except FlowError:
         if fallback is None:

@@ -37,9 +37,14 @@ def write_cache(
     result: Mapping[str, Any],
     form: Mapping[str, str],
     keep_refresh_token: bool = True,
+    cache_fields: Mapping[str, str] | None = None,
     **event_extra: Any,
 ) -> None:
-    """Record a successful token response in the cache (MSAL's ``add`` event)."""
+    """Record a successful token response in the cache (MSAL's ``add`` event).
+
+    ``cache_fields`` join the request form in the event's ``data`` without having been sent
+    (``client_claims``): they count towards the access token's extended cache key.
+    """
     response = {
         k: v for k, v in result.items() if k not in ("token_source", "id_token_claims")
     }
@@ -54,7 +59,7 @@ def write_cache(
         "grant_type": grant_type,
         "response": response,
         "params": {},
-        "data": dict(form),
+        "data": {**form, **(cache_fields or {})},
     }
     event.update(event_extra)
     ctx.cache.add(event, now=int(ctx.clock()))
@@ -73,6 +78,7 @@ def obtain(
     check: Callable[[dict[str, Any]], None] | None = None,
     keep_refresh_token: bool = True,
     event_scopes: list[str] | None = None,
+    cache_fields: Mapping[str, str] | None = None,
     **event_extra: Any,
 ) -> Flow[dict[str, Any]]:
     """POST one grant; on success run ``check`` (may raise), cache, and return the result."""
@@ -102,6 +108,7 @@ def obtain(
         result=result,
         form=form,
         keep_refresh_token=keep_refresh_token,
+        cache_fields=cache_fields,
         **event_extra,
     )
     logger.debug("Token request (%s) succeeded", grant_type)

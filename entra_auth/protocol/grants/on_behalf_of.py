@@ -12,6 +12,7 @@ from typing import Any
 from ..claims import merge_claims
 from ..context import ClientContext, FlowError
 from ..discovery import AuthorityMetadata
+from ..extras import NO_EXTRAS, Extras
 from ..messages import Flow
 from ..pkce import b64url
 from ..silent import access_token_result, find_access_token, usable
@@ -36,8 +37,12 @@ def acquire(
     decorated_scopes: list[str],
     *,
     claims_challenge: str | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> Flow[dict[str, Any]]:
-    """Cached token for this assertion, else its cached RT, else the OBO exchange."""
+    """Cached token for this assertion, else its cached RT, else the OBO exchange.
+
+    ``extras`` (``data``, forwarded claims) are sent and key the cached access token.
+    """
     if not isinstance(user_assertion, str) or not user_assertion:
         raise ValueError("user_assertion must be a non-empty string")
     digest = assertion_hash(user_assertion)
@@ -46,7 +51,8 @@ def acquire(
     fallback: dict[str, Any] | None = None
     if not claims_challenge:
         entry = find_access_token(
-            ctx, [metadata.environment], metadata.realm, scopes, None, digest
+            ctx, [metadata.environment], metadata.realm, scopes, None, digest,
+            ext_cache_key=extras.ext_cache_key,
         )
         if entry is not None and usable(entry, now):
             fallback = access_token_result(entry, now)
@@ -62,7 +68,7 @@ def acquire(
             try:
                 result = yield from redeem_cached(
                     ctx, metadata, rt, decorated_scopes, claims=claims,
-                    user_assertion_hash=digest,
+                    user_assertion_hash=digest, extras=extras,
                 )
             except FlowError:  # the request failed: keep the still-valid token, if any
                 if fallback is None:
@@ -79,10 +85,12 @@ def acquire(
             ctx,
             metadata,
             JWT_BEARER_GRANT,
-            {"assertion": user_assertion, "requested_token_use": "on_behalf_of"},
+            {**extras.form, "assertion": user_assertion,
+             "requested_token_use": "on_behalf_of"},
             scopes=decorated_scopes,
-            claims=claims,
+            claims=extras.claims(claims),
             user_assertion_hash=digest,
+            cache_fields=extras.cache_fields,
         )
     except FlowError:
         if fallback is None:

@@ -11,6 +11,7 @@ from typing import Any
 from ..claims import merge_claims
 from ..context import ClientContext
 from ..discovery import AuthorityMetadata
+from ..extras import NO_EXTRAS, Extras
 from ..messages import Flow
 from .common import obtain
 
@@ -48,8 +49,12 @@ def redeem_cached(
     *,
     claims: str | None,
     user_assertion_hash: str | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> Flow[dict[str, Any]]:
-    """Redeem a cached RT entry; on success cache the tokens and rotate the RT in place."""
+    """Redeem a cached RT entry; on success cache the tokens and rotate the RT in place.
+
+    ``claims`` is the flow's; ``extras`` adds the caller's form fields and forwarded claims.
+    """
     extra: dict[str, Any] = {"skip_account_creation": True}
     if user_assertion_hash:
         extra["user_assertion_hash"] = user_assertion_hash
@@ -57,10 +62,11 @@ def redeem_cached(
         ctx,
         metadata,
         "refresh_token",
-        {"refresh_token": str(rt_item.get("secret", ""))},
+        {**extras.form, "refresh_token": str(rt_item.get("secret", ""))},
         scopes=scopes,
-        claims=claims,
+        claims=extras.claims(claims),
         keep_refresh_token=False,
+        cache_fields=extras.cache_fields,
         **extra,
     )
     new_rt = result.get("refresh_token")

@@ -1,0 +1,179 @@
+"""``fmi_path``, ``forwarded_client_claims`` and ``data`` are sent and key the cache; any
+other keyword is a ``TypeError`` (issue 18 point 1). Against the emulator over loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+import entra_auth as msal
+from entra_auth.testing import GRAPH_RESOURCE, WEB_API_ID, WEB_API_SECRET, WEB_APP_ID, Emulator
+from entra_auth.testing import WEB_APP_SECRET as SECRET
+
+from .conftest import public_app, sign_in
+
+DEFAULT = [f"{GRAPH_RESOURCE}/.default"]
+CLIENT_CLAIMS = json.dumps({"access_token": {"xms_ftd": {"value": "abc"}}})
+BAD_TYPES: list[Any] = [123, True, ["path"], {"path": "value"}, b"bytes"]
+
+
+def cca(emu: Emulator, client_id: str = WEB_APP_ID, secret: str = SECRET,
+        **kw: Any) -> msal.ConfidentialClientApplication:
+    return msal.ConfidentialClientApplication(
+        client_id, secret, authority=emu.authority(), verify=emu.ca_bundle, **kw)
+
+
+def _sent(emu: Emulator) -> dict[str, str]:
+    form: dict[str, str] = emu.requests_to("token")[-1].form
+    return form
+
+
+# -- fmi_path ---------------------------------------------------------------------------------
+
+def test_fmi_path_must_be_a_string(emu: Emulator) -> None:
+    app = cca(emu)
+    for bad in BAD_TYPES:
+        with pytest.raises(ValueError, match="fmi_path must be a string"):
+            app.acquire_token_for_client(DEFAULT, fmi_path=bad)
+    assert emu.requests_to("token") == []
+
+
+def test_fmi_path_is_sent_and_cached_under_its_own_key(emu: Emulator) -> None:
+    cache = msal.SerializableTokenCache()
+    app = cca(emu, token_cache=cache)
+    a = app.acquire_token_for_client(DEFAULT, fmi_path="PathA/credential")
+    assert a["token_source"] == "identity_provider", a
+    assert _sent(emu)["fmi_path"] == "PathA/credential"
+    b = app.acquire_token_for_client(DEFAULT, fmi_path="PathB/credential")
+    assert b["token_source"] == "identity_provider" and b["access_token"] != a["access_token"]
+    again = app.acquire_token_for_client(DEFAULT, fmi_path="PathA/credential")
+    assert again["token_source"] == "cache" and again["access_token"] == a["access_token"]
+    plain = app.acquire_token_for_client(DEFAULT)  # never handed an fmi_path token
+    assert plain["token_source"] == "identity_provider"
+    assert "fmi_path" not in _sent(emu)
+    assert len(emu.requests_to("token")) == 3
+    # Filed as msal files them: "atext" keys with an ext_cache_key.
+    ats = json.loads(cache.serialize())["AccessToken"]
+    assert sum(1 for key, at in ats.items() if "-atext-" in key and at["ext_cache_key"]) == 2
+
+
+# -- forwarded_client_claims ------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [*BAD_TYPES, "not json", "[1, 2]", "null"])
+def test_forwarded_client_claims_must_be_a_json_object_string(emu: Emulator, bad: Any) -> None:
+    app = cca(emu)
+    with pytest.raises(ValueError, match="forwarded_client_claims") as caught:
+        app.acquire_token_for_client(DEFAULT, forwarded_client_claims=bad)
+    if isinstance(bad, str):
+        assert bad not in str(caught.value) or bad == "null"  # the value is never echoed
+    assert emu.requests_to("token") == []
+
+
+def test_forwarded_client_claims_are_merged_into_claims_and_key_the_cache(
+    emu: Emulator,
+) -> None:
+    app = cca(emu, client_capabilities=["CP1"])
+    first = app.acquire_token_for_client(DEFAULT, forwarded_client_claims=CLIENT_CLAIMS)
+    assert first["token_source"] == "identity_provider", first
+    sent = _sent(emu)
+    assert "client_claims" not in sent  # cache-key-only, never on the wire
+    claims = json.loads(sent["claims"])
+    assert claims["access_token"]["xms_ftd"] == {"value": "abc"}
+    assert claims["access_token"]["xms_cc"] == {"values": ["CP1"]}
+    again = app.acquire_token_for_client(DEFAULT, forwarded_client_claims=CLIENT_CLAIMS)
+    assert again["token_source"] == "cache" and again["access_token"] == first["access_token"]
+    other = json.dumps({"access_token": {"xms_ftd": {"value": "xyz"}}})
+    assert app.acquire_token_for_client(
+        DEFAULT, forwarded_client_claims=other)["token_source"] == "identity_provider"
+    assert app.acquire_token_for_client(DEFAULT)["token_source"] == "identity_provider"
+
+
+def test_forwarded_client_claims_merge_with_a_claims_challenge(emu: Emulator) -> None:
+    challenge = json.dumps({"access_token": {"nbf": {"essential": True, "value": "1"}}})
+    app = cca(emu)
+    result = app.acquire_token_for_client(
+        DEFAULT, claims_challenge=challenge, forwarded_client_claims=CLIENT_CLAIMS)
+    assert "access_token" in result, result
+    claims = json.loads(_sent(emu)["claims"])
+    assert set(claims["access_token"]) == {"nbf", "xms_ftd"}
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+def test_data_fields_are_sent_and_key_the_cache(emu: Emulator) -> None:
+    app = cca(emu)
+    first = app.acquire_token_for_client(DEFAULT, data={"my_field": "one"})
+    assert _sent(emu)["my_field"] == "one" and first["token_source"] == "identity_provider"
+    assert app.acquire_token_for_client(
+        DEFAULT, data={"my_field": "one"})["token_source"] == "cache"
+    assert app.acquire_token_for_client(
+        DEFAULT, data={"my_field": "two"})["token_source"] == "identity_provider"
+    both = app.acquire_token_for_client(DEFAULT, fmi_path="p", data={"my_field": "one"})
+    assert both["token_source"] == "identity_provider"
+    assert _sent(emu)["fmi_path"] == "p" and _sent(emu)["my_field"] == "one"
+
+
+@pytest.mark.parametrize("bad", [["a"], {"f": None}, {"f": b"x"}, {1: "x"},
+                                 {"client_secret": "x"}, {"grant_type": "password"}])
+def test_bad_data_is_refused_before_sending(emu: Emulator, bad: Any) -> None:
+    with pytest.raises(ValueError, match="data"):
+        cca(emu).acquire_token_for_client(DEFAULT, data=bad)
+    assert emu.requests_to("token") == []
+
+
+# -- unknown keywords ------------------------------------------------------------------------
+
+def test_unknown_keywords_are_a_type_error_naming_them(emu: Emulator) -> None:
+    app = cca(emu)
+    with pytest.raises(TypeError, match="'fmi_paht'"):
+        app.acquire_token_for_client(DEFAULT, fmi_paht="typo")
+    with pytest.raises(TypeError, match=r"'post'.*http_client"):
+        app.acquire_token_for_client(DEFAULT, post=lambda *a, **k: None)
+    with pytest.raises(TypeError, match="'forwarded_claims'"):
+        app.acquire_token_on_behalf_of("assertion", DEFAULT, forwarded_claims="{}")
+    assert emu.requests_to("token") == []
+
+
+# -- on-behalf-of ------------------------------------------------------------------------------
+
+def test_on_behalf_of_forwarded_client_claims(emu: Emulator) -> None:
+    user = sign_in(public_app(emu), [f"api://{WEB_API_ID}/access_as_user"])
+    api = cca(emu, client_id=WEB_API_ID, secret=WEB_API_SECRET)
+    scopes = [f"{GRAPH_RESOURCE}/User.Read"]
+    for bad in BAD_TYPES:
+        with pytest.raises(ValueError, match="forwarded_client_claims"):
+            api.acquire_token_on_behalf_of(user["access_token"], scopes,
+                                           forwarded_client_claims=bad)
+    first = api.acquire_token_on_behalf_of(user["access_token"], scopes,
+                                           forwarded_client_claims=CLIENT_CLAIMS)
+    assert first["token_source"] == "identity_provider", first
+    assert json.loads(_sent(emu)["claims"])["access_token"]["xms_ftd"] == {"value": "abc"}
+    again = api.acquire_token_on_behalf_of(user["access_token"], scopes,
+                                           forwarded_client_claims=CLIENT_CLAIMS)
+    assert again["token_source"] == "cache"
+    plain = api.acquire_token_on_behalf_of(user["access_token"], scopes)
+    assert plain["access_token"] != first["access_token"]
+
+
+# -- async -------------------------------------------------------------------------------------
+
+def test_async_client_takes_the_same_arguments(emu: Emulator) -> None:
+    from entra_auth.aio import ConfidentialClientApplication
+
+    async def main() -> None:
+        async with ConfidentialClientApplication(
+                WEB_APP_ID, SECRET, authority=emu.authority(), verify=emu.ca_bundle) as app:
+            with pytest.raises(ValueError, match="fmi_path"):
+                await app.acquire_token_for_client(DEFAULT, fmi_path=1)  # type: ignore[arg-type]
+            with pytest.raises(TypeError, match="'bogus'"):
+                await app.acquire_token_for_client(DEFAULT, bogus=1)
+            a = await app.acquire_token_for_client(DEFAULT, fmi_path="a")
+            b = await app.acquire_token_for_client(DEFAULT, fmi_path="a")
+            assert (a["token_source"], b["token_source"]) == ("identity_provider", "cache")
+            assert _sent(emu)["fmi_path"] == "a"
+
+    asyncio.run(main())
