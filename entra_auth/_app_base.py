@@ -12,10 +12,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from ._app_core import AppCore
+from ._app_core import AppCore, reject_unknown_kwargs
 from .concurrency import SingleFlight
 from .protocol import app_flows
 from .protocol.authority import AuthorityBuilder
+from .protocol.extras import build_extras
 from .protocol.messages import AppFlow
 from .transport.driver import SyncTransport, run_sync
 
@@ -148,10 +149,12 @@ class ClientApplication(AppCore):
         Raises:
             ValueError: state mismatch (CSRF) or a malformed response.
             RuntimeError: (``IdTokenError``) nonce mismatch or a too-old ``auth_time``.
+            TypeError: a keyword other than ``claims_challenge``.
         """
+        claims_challenge = kwargs.pop("claims_challenge", None)
+        reject_unknown_kwargs("acquire_token_by_auth_code_flow", kwargs)
         return self._result(self._run(app_flows.by_auth_code_flow(
-            self._ctx, self.authority, auth_code_flow, auth_response, scopes,
-            kwargs.get("claims_challenge"),
+            self._ctx, self.authority, auth_code_flow, auth_response, scopes, claims_challenge,
         )))
 
     def acquire_token_by_authorization_code(
@@ -161,12 +164,25 @@ class ClientApplication(AppCore):
         redirect_uri: str | None = None,
         nonce: str | None = None,
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """Redeem an authorization code from :meth:`get_authorization_request_url`."""
+        """Redeem an authorization code from :meth:`get_authorization_request_url`.
+
+        ``forwarded_client_claims`` (a JSON object string) is merged into the request's
+        ``claims`` and keys the cached access token; ``data`` adds form fields.
+
+        Raises:
+            ValueError: a malformed ``forwarded_client_claims`` or ``data``.
+            TypeError: any other keyword argument.
+        """
+        reject_unknown_kwargs("acquire_token_by_authorization_code", kwargs)
+        extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         return self._result(self._run(app_flows.by_authorization_code(
             self._ctx, self.authority, code, scopes, redirect_uri=redirect_uri, nonce=nonce,
-            claims_challenge=claims_challenge,
+            claims_challenge=claims_challenge, extras=extras,
         )))
 
     # -- silent ----------------------------------------------------------------------------
@@ -178,6 +194,7 @@ class ClientApplication(AppCore):
         authority: str | AuthorityBuilder | None = None,
         force_refresh: bool = False,
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
         **kwargs: Any,
     ) -> dict[str, Any] | None:
         """A token from the cache, refreshed if needed; None on any failure.
@@ -185,10 +202,15 @@ class ClientApplication(AppCore):
         Returns:
             A result with ``access_token`` (``token_source`` says ``cache`` or
             ``identity_provider``), or None.
+
+        Raises:
+            ValueError: a malformed ``forwarded_client_claims`` or ``data``.
+            TypeError: an unknown keyword argument.
         """
         result = self.acquire_token_silent_with_error(
             scopes, account, authority=authority, force_refresh=force_refresh,
-            claims_challenge=claims_challenge, **kwargs,
+            claims_challenge=claims_challenge, forwarded_client_claims=forwarded_client_claims,
+            **kwargs,
         )
         return self._without_error(result)
 
@@ -199,6 +221,9 @@ class ClientApplication(AppCore):
         authority: str | AuthorityBuilder | None = None,
         force_refresh: bool = False,
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any] | None:
         """Like :meth:`acquire_token_silent`, but a failed refresh returns its error dict.
@@ -206,19 +231,31 @@ class ClientApplication(AppCore):
         Concurrent calls needing the same token share one refresh request. A proactive
         refresh (``refresh_on``) that fails returns the still-valid cached token.
 
+        Args:
+            forwarded_client_claims: Claims (a JSON object string) the client forwards: only
+                a token got with the same value is returned from the cache, and a refresh
+                sends them merged into ``claims``.
+            data: Extra form fields for a refresh; they key the cache too.
+
         Returns:
             A token result, None when the cache holds nothing usable, or an error dict.
+
+        Raises:
+            ValueError: a malformed ``forwarded_client_claims`` or ``data``.
+            TypeError: an unknown keyword argument.
         """
+        reject_unknown_kwargs("acquire_token_silent_with_error", kwargs)
+        extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         chosen = self._authority_for(authority)
         hit = app_flows.silent_cached(
             self._ctx, chosen, scopes, account,
-            force_refresh=force_refresh, claims_challenge=claims_challenge,
+            force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
         )
         if hit is not None:
             return hit
         return self._run(app_flows.silent(
             self._ctx, chosen, scopes, account,
-            force_refresh=force_refresh, claims_challenge=claims_challenge,
+            force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
         ))
 
     # -- other grants ----------------------------------------------------------------------
@@ -226,9 +263,15 @@ class ClientApplication(AppCore):
     def acquire_token_by_refresh_token(
         self, refresh_token: str, scopes: list[str], **kwargs: Any
     ) -> dict[str, Any]:
-        """Migrate a refresh token obtained elsewhere (e.g. ADAL) into this app's cache."""
+        """Migrate a refresh token obtained elsewhere (e.g. ADAL) into this app's cache.
+
+        Raises:
+            TypeError: a keyword other than ``claims_challenge``.
+        """
+        claims_challenge = kwargs.pop("claims_challenge", None)
+        reject_unknown_kwargs("acquire_token_by_refresh_token", kwargs)
         return self._result(self._run(app_flows.by_refresh_token(
-            self._ctx, self.authority, refresh_token, scopes, kwargs.get("claims_challenge"))))
+            self._ctx, self.authority, refresh_token, scopes, claims_challenge)))
 
     def acquire_token_by_username_password(
         self,
@@ -242,8 +285,13 @@ class ClientApplication(AppCore):
 
         Returns:
             A token result, or an error dict (federated accounts are not supported).
+
+        Raises:
+            TypeError: a keyword other than ``data`` (extra form fields).
         """
+        data = kwargs.pop("data", None)
+        reject_unknown_kwargs("acquire_token_by_username_password", kwargs)
         return self._result(self._run(app_flows.by_username_password(
             self._ctx, self.authority, username, password, scopes,
-            claims_challenge=claims_challenge, data=kwargs.get("data"),
+            claims_challenge=claims_challenge, data=data,
         )))

@@ -9,7 +9,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from ._app_base import ClientApplication
-from ._app_core import PublicRules
+from ._app_core import PublicRules, reject_unknown_kwargs
 from .protocol import app_flows
 
 __all__ = ["PublicClientApplication"]
@@ -37,9 +37,15 @@ class PublicClientApplication(PublicRules, ClientApplication):
 
         Parameters are msal's, in msal's positional order; broker-only ones
         (``parent_window_handle``) are accepted and ignored.
+
+        Raises:
+            TypeError: a keyword other than these and ``response_mode`` (checked before the
+                browser opens).
         """
         from .interactive import acquire_token_interactive
 
+        reject_unknown_kwargs("acquire_token_interactive",
+                              {k: v for k, v in kwargs.items() if k != "response_mode"})
         result: dict[str, Any] = acquire_token_interactive(
             self, scopes, prompt=prompt, login_hint=login_hint, domain_hint=domain_hint,
             claims_challenge=claims_challenge, timeout=timeout, port=port,
@@ -61,7 +67,11 @@ class PublicClientApplication(PublicRules, ClientApplication):
             The flow dict: show ``flow["message"]`` to the user (it is always present on
             success), then pass the dict to :meth:`acquire_token_by_device_flow`. Without
             ``user_code`` it is an error dict.
+
+        Raises:
+            TypeError: an unknown keyword argument.
         """
+        reject_unknown_kwargs("initiate_device_flow", kwargs)
         return self._result(self._run(app_flows.initiate_device_flow(
             self._ctx, self.authority, scopes or [], claims_challenge)))
 
@@ -75,6 +85,8 @@ class PublicClientApplication(PublicRules, ClientApplication):
 
         Raises:
             ValueError: ``flow`` is not a device flow dict.
+            TypeError: an unknown keyword argument.
         """
+        reject_unknown_kwargs("acquire_token_by_device_flow", kwargs)
         return self._result(self._run(app_flows.by_device_flow(
             self._ctx, self.authority, flow, claims_challenge)))

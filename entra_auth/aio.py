@@ -193,9 +193,10 @@ class ClientApplication(AppCore):
         Raises:
             ValueError: state mismatch (CSRF) or a malformed response.
         """
+        claims_challenge = kwargs.pop("claims_challenge", None)
+        reject_unknown_kwargs("acquire_token_by_auth_code_flow", kwargs)
         return self._result(await self._cached(lambda: self._run(app_flows.by_auth_code_flow(
-            self._ctx, self.authority, auth_code_flow, auth_response, scopes,
-            kwargs.get("claims_challenge"),
+            self._ctx, self.authority, auth_code_flow, auth_response, scopes, claims_challenge,
         ))))
 
     async def acquire_token_by_authorization_code(
@@ -205,13 +206,18 @@ class ClientApplication(AppCore):
         redirect_uri: str | None = None,
         nonce: str | None = None,
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Redeem an authorization code (see the sync method)."""
+        reject_unknown_kwargs("acquire_token_by_authorization_code", kwargs)
+        extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         return self._result(await self._cached(lambda: self._run(
             app_flows.by_authorization_code(
                 self._ctx, self.authority, code, scopes, redirect_uri=redirect_uri, nonce=nonce,
-                claims_challenge=claims_challenge,
+                claims_challenge=claims_challenge, extras=extras,
             ))))
 
     # -- silent ----------------------------------------------------------------------------
@@ -223,12 +229,14 @@ class ClientApplication(AppCore):
         authority: str | AuthorityBuilder | None = None,
         force_refresh: bool = False,
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
         **kwargs: Any,
     ) -> dict[str, Any] | None:
         """A token from the cache, refreshed if needed; None on any failure."""
         result = await self.acquire_token_silent_with_error(
             scopes, account, authority=authority, force_refresh=force_refresh,
-            claims_challenge=claims_challenge, **kwargs,
+            claims_challenge=claims_challenge, forwarded_client_claims=forwarded_client_claims,
+            **kwargs,
         )
         return self._without_error(result)
 
@@ -239,20 +247,28 @@ class ClientApplication(AppCore):
         authority: str | AuthorityBuilder | None = None,
         force_refresh: bool = False,
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any] | None:
         """Like :meth:`acquire_token_silent`, but a failed refresh returns its error dict.
 
-        Concurrent tasks needing the same token share one refresh request.
+        Concurrent tasks needing the same token share one refresh request. Takes the sync
+        method's ``forwarded_client_claims`` and ``data``; any other keyword is a TypeError.
         """
+        reject_unknown_kwargs("acquire_token_silent_with_error", kwargs)
+        extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         chosen = self._authority_for(authority)
         if self._cache_scope is None:
-            return await self._silent(chosen, scopes, account, force_refresh, claims_challenge)
+            return await self._silent(
+                chosen, scopes, account, force_refresh, claims_challenge, extras)
         home = _home_of(account)
         # account=None looks for the app's own token (the app partition of the realm)
         tenant = None if home or account is not None else await self._realm(chosen)
         return await self._cached(
-            lambda: self._silent(chosen, scopes, account, force_refresh, claims_challenge),
+            lambda: self._silent(
+                chosen, scopes, account, force_refresh, claims_challenge, extras),
             client_id=self.client_id, home_account_id=home, tenant=tenant)
 
     async def _silent(
@@ -262,16 +278,17 @@ class ClientApplication(AppCore):
         account: Mapping[str, Any] | None,
         force_refresh: bool,
         claims_challenge: str | None,
+        extras: Extras,
     ) -> dict[str, Any] | None:
         hit = app_flows.silent_cached(
             self._ctx, chosen, scopes, account,
-            force_refresh=force_refresh, claims_challenge=claims_challenge,
+            force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
         )
         if hit is not None:
             return hit
         return await self._run(app_flows.silent(
             self._ctx, chosen, scopes, account,
-            force_refresh=force_refresh, claims_challenge=claims_challenge,
+            force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
         ))
 
     # -- other grants ----------------------------------------------------------------------
@@ -280,8 +297,10 @@ class ClientApplication(AppCore):
         self, refresh_token: str, scopes: list[str], **kwargs: Any
     ) -> dict[str, Any]:
         """Migrate a refresh token obtained elsewhere into this app's cache."""
+        claims_challenge = kwargs.pop("claims_challenge", None)
+        reject_unknown_kwargs("acquire_token_by_refresh_token", kwargs)
         return self._result(await self._cached(lambda: self._run(app_flows.by_refresh_token(
-            self._ctx, self.authority, refresh_token, scopes, kwargs.get("claims_challenge")))))
+            self._ctx, self.authority, refresh_token, scopes, claims_challenge))))
 
     async def acquire_token_by_username_password(
         self,
@@ -292,11 +311,20 @@ class ClientApplication(AppCore):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Resource owner password grant (see the sync method)."""
+        data = kwargs.pop("data", None)
+        reject_unknown_kwargs("acquire_token_by_username_password", kwargs)
         return self._result(await self._cached(lambda: self._run(
             app_flows.by_username_password(
                 self._ctx, self.authority, username, password, scopes,
-                claims_challenge=claims_challenge, data=kwargs.get("data"),
+                claims_challenge=claims_challenge, data=data,
             ))))
+
+
+_INTERACTIVE_KWARGS = frozenset({
+    "prompt", "login_hint", "domain_hint", "claims_challenge", "timeout", "port",
+    "extra_scopes_to_consent", "max_age", "parent_window_handle", "on_before_launching_ui",
+    "response_mode",
+})
 
 
 class PublicClientApplication(PublicRules, ClientApplication):
@@ -304,9 +332,12 @@ class PublicClientApplication(PublicRules, ClientApplication):
 
     async def acquire_token_interactive(self, scopes: list[str], **kwargs: Any) -> dict[str, Any]:
         """Sign a user in through the system browser, on the event loop
-        (see ``docs/interactive.md``)."""
+        (see ``docs/interactive.md``). Takes the sync method's keywords; any other is a
+        ``TypeError`` (checked before the browser opens)."""
         from .interactive.acquire import acquire_token_interactive_async
 
+        reject_unknown_kwargs("acquire_token_interactive",
+                              {k: v for k, v in kwargs.items() if k not in _INTERACTIVE_KWARGS})
         result: dict[str, Any] = await acquire_token_interactive_async(self, scopes, **kwargs)
         return result
 
@@ -318,6 +349,7 @@ class PublicClientApplication(PublicRules, ClientApplication):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Ask for a device code; show ``flow["message"]`` to the user."""
+        reject_unknown_kwargs("initiate_device_flow", kwargs)
         return self._result(await self._run(app_flows.initiate_device_flow(
             self._ctx, self.authority, scopes or [], claims_challenge)))
 
@@ -334,6 +366,7 @@ class PublicClientApplication(PublicRules, ClientApplication):
         Raises:
             ValueError: ``flow`` is not a device flow dict.
         """
+        reject_unknown_kwargs("acquire_token_by_device_flow", kwargs)
         return self._result(await self._cached(lambda: self._run(app_flows.by_device_flow(
             self._ctx, self.authority, flow, claims_challenge))))
 

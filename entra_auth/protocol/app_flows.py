@@ -282,6 +282,7 @@ class SilentState:
     force_refresh: bool
     claims: str | None
     plan: SilentPlan
+    extras: Extras = NO_EXTRAS
 
 
 def silent_cached(
@@ -292,6 +293,7 @@ def silent_cached(
     *,
     force_refresh: bool = False,
     claims_challenge: str | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> dict[str, Any] | None:
     """:func:`silent`'s result when it is a cached token needing no refresh, else None.
 
@@ -310,7 +312,8 @@ def silent_cached(
     if metadata is None or envs is None:
         return None
     home = account.get("home_account_id") if account else None
-    hit = cached_token(ctx, envs, metadata.realm, wanted, home if isinstance(home, str) else None)
+    hit = cached_token(ctx, envs, metadata.realm, wanted, home if isinstance(home, str) else None,
+                       ext_cache_key=extras.ext_cache_key)
     return hit[0] if hit is not None and not hit[1] else None
 
 
@@ -322,6 +325,7 @@ def silent(
     *,
     force_refresh: bool = False,
     claims_challenge: str | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> AppFlow[dict[str, Any] | None]:
     """MSAL's silent acquisition: the cached token, or one refresh shared by concurrent callers.
 
@@ -335,12 +339,13 @@ def silent(
     metadata = yield from discover(ctx, authority)
     envs = yield from authority_aliases(ctx, authority)
     claims = merge_claims(claims_challenge, ctx.client_capabilities) if claims_challenge else None
-    plan = lookup(ctx, metadata, envs, wanted, account, force_refresh=force_refresh, claims=claims)
+    plan = lookup(ctx, metadata, envs, wanted, account, force_refresh=force_refresh, claims=claims,
+                  ext_cache_key=extras.ext_cache_key)
     if plan.result is not None and (not plan.refresh_due or (yield InFlight(plan.key))):
         return plan.result
     state = SilentState(
         metadata, tuple(envs), tuple(wanted), tuple(decorated),
-        account, force_refresh, claims, plan,
+        account, force_refresh, claims, plan, extras,
     )
     result: dict[str, Any] | None = yield Shared(plan.key, guard(silent_complete(ctx, state)))
     return result
@@ -352,6 +357,7 @@ def silent_complete(ctx: ClientContext, state: SilentState) -> Flow[dict[str, An
     plan = lookup(
         ctx, state.metadata, state.environments, state.scopes, account,
         force_refresh=state.force_refresh, claims=state.claims,
+        ext_cache_key=state.extras.ext_cache_key,
     )
     if plan.result is not None and not plan.refresh_due:
         return plan.result
@@ -359,6 +365,6 @@ def silent_complete(ctx: ClientContext, state: SilentState) -> Flow[dict[str, An
     return (
         yield from refresh_silently(
             ctx, state.metadata, state.environments, list(state.decorated), account, plan,
-            claims=claims,
+            claims=claims, extras=state.extras,
         )
     )

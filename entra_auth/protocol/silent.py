@@ -14,6 +14,7 @@ from typing import Any
 
 from .context import ClientContext, FlowError
 from .discovery import AuthorityMetadata
+from .extras import NO_EXTRAS, Extras
 from .messages import Flow
 
 __all__ = [
@@ -124,14 +125,21 @@ def lookup(
     *,
     force_refresh: bool = False,
     claims: str | None = None,
+    ext_cache_key: str | None = None,
 ) -> SilentPlan:
-    """Look in the cache (no I/O). The plan says whether a refresh is needed."""
+    """Look in the cache (no I/O). The plan says whether a refresh is needed.
+
+    ``ext_cache_key``: the caller's extras (forwarded claims) file tokens apart; they also
+    set tokens apart for single-flight (folded into the key's claims part).
+    """
     home = account.get("home_account_id") if account else None
-    key_of = (ctx, metadata, scopes, home, claims)
+    flight_claims = f"{claims or ''} ext={ext_cache_key}" if ext_cache_key else claims
+    key_of = (ctx, metadata, scopes, home, flight_claims)
     if force_refresh or claims:
         return SilentPlan(None, True, key_of)
     hit = cached_token(
-        ctx, environments, metadata.realm, scopes, home if isinstance(home, str) else None
+        ctx, environments, metadata.realm, scopes, home if isinstance(home, str) else None,
+        ext_cache_key=ext_cache_key,
     )
     if hit is None:
         return SilentPlan(None, True, key_of)
@@ -203,13 +211,15 @@ def _try_rts(
     rts: list[dict[str, Any]],
     scopes: list[str],
     claims: str | None,
+    extras: Extras,
 ) -> Flow[dict[str, Any] | None]:
     from .grants.refresh import redeem_cached  # grants import this module's helpers
 
     last: dict[str, Any] | None = None
     for rt in rts:
         try:
-            last = yield from redeem_cached(ctx, metadata, rt, scopes, claims=claims)
+            last = yield from redeem_cached(ctx, metadata, rt, scopes, claims=claims,
+                                            extras=extras)
         except FlowError as exc:  # network failure: the caller may still have a valid AT
             last = exc.result
         if "error" not in last:
@@ -228,6 +238,7 @@ def refresh(
     plan: SilentPlan,
     *,
     claims: str | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> Flow[dict[str, Any] | None]:
     """Refresh with family then own RTs; fall back to the plan's still-valid token.
 
@@ -243,7 +254,8 @@ def refresh(
         family_rts = ctx.cache.find_refresh_tokens(
             home_account_id=home, environments=envs, family_id=FAMILY_ID
         )
-        family_result = yield from _try_rts(ctx, metadata, family_rts, decorated_scopes, claims)
+        family_result = yield from _try_rts(
+            ctx, metadata, family_rts, decorated_scopes, claims, extras)
         if family_result is not None and "error" not in family_result:
             return family_result
     own_rts = [
@@ -251,7 +263,7 @@ def refresh(
             home_account_id=home, environments=envs, client_id=ctx.client_id)
         if not (family_result is not None and rt.get("family_id"))
     ]
-    result = yield from _try_rts(ctx, metadata, own_rts, decorated_scopes, claims)
+    result = yield from _try_rts(ctx, metadata, own_rts, decorated_scopes, claims, extras)
     if result is None and metadata_entry and metadata_entry.get("family_id"):
         result = family_result
     if result is not None and "error" not in result:

@@ -177,3 +177,73 @@ def test_async_client_takes_the_same_arguments(emu: Emulator) -> None:
             assert _sent(emu)["fmi_path"] == "a"
 
     asyncio.run(main())
+
+
+# -- authorization code and silent --------------------------------------------------------------
+
+def test_authorization_code_and_silent_with_forwarded_client_claims(emu: Emulator) -> None:
+    from entra_auth.testing import Browser
+
+    from .conftest import ALICE, ALICE_PW, USER_READ
+
+    app = cca(emu)
+    for bad in BAD_TYPES:
+        with pytest.raises(ValueError, match="forwarded_client_claims"):
+            app.acquire_token_by_authorization_code("code", [USER_READ],
+                                                    forwarded_client_claims=bad)
+    url = app.get_authorization_request_url([USER_READ], redirect_uri="http://localhost/callback",
+                                            login_hint=ALICE)
+    browser = Browser(verify=emu.ca_bundle or True)
+    try:
+        response = browser.authorize(url, ALICE, ALICE_PW)
+    finally:
+        browser.close()
+    result = app.acquire_token_by_authorization_code(
+        response["code"], [USER_READ], redirect_uri="http://localhost/callback",
+        forwarded_client_claims=CLIENT_CLAIMS)
+    assert result["token_source"] == "identity_provider", result
+    assert json.loads(_sent(emu)["claims"])["access_token"]["xms_ftd"] == {"value": "abc"}
+    [account] = app.get_accounts()
+    # Silent with the same forwarded claims: the cached token; without them: a refresh.
+    hit = app.acquire_token_silent([USER_READ], account, forwarded_client_claims=CLIENT_CLAIMS)
+    assert hit is not None and hit["token_source"] == "cache"
+    assert hit["access_token"] == result["access_token"]
+    plain = app.acquire_token_silent([USER_READ], account)
+    assert plain is not None and plain["token_source"] == "identity_provider"
+    assert "claims" not in _sent(emu)
+    other = json.dumps({"access_token": {"xms_ftd": {"value": "other"}}})
+    refreshed = app.acquire_token_silent([USER_READ], account, forwarded_client_claims=other)
+    assert refreshed is not None and refreshed["token_source"] == "identity_provider"
+    assert _sent(emu)["grant_type"] == "refresh_token"
+    assert json.loads(_sent(emu)["claims"])["access_token"]["xms_ftd"] == {"value": "other"}
+    again = app.acquire_token_silent([USER_READ], account, forwarded_client_claims=other)
+    assert again is not None and again["access_token"] == refreshed["access_token"]
+    with pytest.raises(ValueError, match="forwarded_client_claims"):
+        app.acquire_token_silent([USER_READ], account, forwarded_client_claims="{")
+
+
+def test_every_method_refuses_unknown_keywords(emu: Emulator) -> None:
+    from .conftest import ALICE, ALICE_PW, USER_READ
+
+    public = public_app(emu)
+    conf = cca(emu)
+    calls = [
+        lambda: public.acquire_token_silent([USER_READ], None, bogus=1),
+        lambda: public.acquire_token_silent_with_error([USER_READ], None, bogus=1),
+        lambda: public.acquire_token_by_username_password(ALICE, ALICE_PW, [USER_READ],
+                                                          bogus=1),
+        lambda: public.acquire_token_by_refresh_token("rt", [USER_READ], bogus=1),
+        lambda: public.acquire_token_by_auth_code_flow({}, {}, bogus=1),
+        lambda: public.initiate_device_flow([USER_READ], bogus=1),
+        lambda: public.acquire_token_by_device_flow({}, bogus=1),
+        lambda: public.acquire_token_interactive([USER_READ], bogus=1),
+        lambda: conf.acquire_token_by_authorization_code("c", [USER_READ], bogus=1),
+        lambda: conf.acquire_token_for_client(DEFAULT, bogus=1),
+        lambda: conf.acquire_token_on_behalf_of("a", DEFAULT, bogus=1),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+            call()
+    with pytest.raises(TypeError, match="proof-of-possession"):
+        public.acquire_token_silent([USER_READ], None, auth_scheme=object())
+    assert emu.requests_to("token") == [] and emu.requests_to("devicecode") == []

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from ..claims import merge_claims
 from ..context import ClientContext
 from ..discovery import AuthorityMetadata
+from ..extras import NO_EXTRAS, Extras
 from ..id_token import IdTokenError, check_id_token
 from ..messages import Flow
 from ..pkce import make_nonce, make_pkce, make_state, nonce_hash
@@ -164,8 +165,11 @@ def redeem_code(
     nonce: str | None = None,
     claims_challenge: str | None = None,
     extra: Mapping[str, str] | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> Flow[dict[str, Any]]:
     """Redeem a code obtained from :func:`authorization_url` (no PKCE, optional raw nonce).
+
+    ``extras`` (``data``, forwarded claims) are sent and key the cached access token.
 
     Raises:
         IdTokenError: ``nonce`` was given and the id_token carries a different one.
@@ -178,7 +182,7 @@ def redeem_code(
         if nonce and isinstance(claims, dict) and claims.get("nonce") != nonce:
             raise IdTokenError("The nonce in the id_token does not match the given nonce")
 
-    fields: dict[str, str | None] = {"code": code, "redirect_uri": redirect_uri}
+    fields: dict[str, str | None] = {**extras.form, "code": code, "redirect_uri": redirect_uri}
     fields.update(extra or {})
     return (
         yield from obtain(
@@ -187,7 +191,8 @@ def redeem_code(
             "authorization_code",
             fields,
             scopes=scopes,
-            claims=merge_claims(claims_challenge, ctx.client_capabilities),
+            claims=extras.claims(merge_claims(claims_challenge, ctx.client_capabilities)),
             check=check,
+            cache_fields=extras.cache_fields,
         )
     )
