@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "EntraTokenCredential": ".azure_credential",
     "TokenValidator": ".web",
     "WebApi": ".web",
+    "log_as_msal": ".msal_logging",
 }
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     "EntraTokenCredential",
     "TokenValidator",
     "WebApi",
+    "log_as_msal",
     "__version__",
 ]
 
@@ -127,6 +129,7 @@ if TYPE_CHECKING:
         SystemAssignedManagedIdentity,
         UserAssignedManagedIdentity,
     )
+    from .msal_logging import log_as_msal
     from .protocol.authority import (
         AZURE_CHINA,
         AZURE_PUBLIC,

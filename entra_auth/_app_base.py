@@ -22,7 +22,7 @@ from .transport.driver import SyncTransport, run_sync
 
 __all__ = ["ClientApplication"]
 
-logger = logging.getLogger("entra_auth")
+logger = logging.getLogger("entra_auth.application")
 T = TypeVar("T")
 
 

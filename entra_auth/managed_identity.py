@@ -39,7 +39,7 @@ __all__ = [
     "managed_identity_source",
 ]
 
-logger = logging.getLogger("entra_auth")
+logger = logging.getLogger("entra_auth.managed_identity")
 
 
 class ManagedIdentity(UserDict[str, Any]):

@@ -18,7 +18,7 @@ from .throttling import send
 
 __all__ = ["check_explicit_region", "regional_endpoint", "regional_host", "resolve_region"]
 
-logger = logging.getLogger("entra_auth")
+logger = logging.getLogger("entra_auth.region")
 
 _VALID_REGION = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 IMDS_URL = "http://169.254.169.254/metadata/instance/compute/location?format=text&api-version=2021-01-01"

@@ -22,7 +22,7 @@ __all__ = [
     "refresh", "usable",
 ]
 
-logger = logging.getLogger("entra_auth")
+logger = logging.getLogger("entra_auth.application")
 
 EXPIRY_MARGIN = 300  # seconds: a token this close to expiry is not handed out
 FAMILY_ID = "1"

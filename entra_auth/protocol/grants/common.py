@@ -16,7 +16,7 @@ from ..token_request import post_token
 
 __all__ = ["clean_result", "obtain", "write_cache"]
 
-logger = logging.getLogger("entra_auth")
+logger = logging.getLogger("entra_auth.application")
 
 
 def clean_result(result: dict[str, Any], now: float) -> dict[str, Any]:
