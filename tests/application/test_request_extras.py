@@ -247,3 +247,31 @@ def test_every_method_refuses_unknown_keywords(emu: Emulator) -> None:
     with pytest.raises(TypeError, match="proof-of-possession"):
         public.acquire_token_silent([USER_READ], None, auth_scheme=object())
     assert emu.requests_to("token") == [] and emu.requests_to("devicecode") == []
+
+
+# -- interchange with msal ---------------------------------------------------------------------
+
+def test_msal_and_entra_auth_file_extras_under_the_same_key(emu: Emulator) -> None:
+    import msal as real_msal
+
+    ours = msal.SerializableTokenCache()
+    app = cca(emu, token_cache=ours)
+    mine = app.acquire_token_for_client(DEFAULT, fmi_path="Path/A",
+                                        forwarded_client_claims=CLIENT_CLAIMS)
+    assert mine["token_source"] == "identity_provider", mine
+    theirs = real_msal.SerializableTokenCache()
+    theirs.deserialize(ours.serialize())
+    other = real_msal.ConfidentialClientApplication(
+        WEB_APP_ID, SECRET, authority=emu.authority(), token_cache=theirs,
+        http_client=emu.requests_session(), instance_discovery=False)
+    hit = other.acquire_token_for_client(DEFAULT, fmi_path="Path/A",
+                                         forwarded_client_claims=CLIENT_CLAIMS)
+    assert hit["token_source"] == "cache" and hit["access_token"] == mine["access_token"]
+    # ...and the other way round: msal's fmi_path token is found by entra_auth.
+    theirs_first = other.acquire_token_for_client(DEFAULT, fmi_path="Path/B")
+    assert theirs_first["token_source"] == "identity_provider"
+    ours2 = msal.SerializableTokenCache()
+    ours2.deserialize(theirs.serialize())
+    again = cca(emu, token_cache=ours2).acquire_token_for_client(DEFAULT, fmi_path="Path/B")
+    assert again["token_source"] == "cache"
+    assert again["access_token"] == theirs_first["access_token"]
