@@ -19,6 +19,19 @@ __all__ = ["TokenCache"]
 
 logger = logging.getLogger("entra_auth.cache")
 
+# Request fields whose values are logged; every other value (secrets, codes, assertions,
+# claims, which may carry user data) shows as ******** so the log says which were present.
+_LOGGED_FIELDS = frozenset({"client_id", "grant_type", "scope", "client_info", "redirect_uri",
+                            "requested_token_use", "token_type"})
+
+
+def _masked_fields(data: object) -> str:
+    if not isinstance(data, Mapping):
+        return "{}"
+    shown = {str(name): (str(value) if name in _LOGGED_FIELDS else "********")
+             for name, value in data.items()}
+    return "{" + ", ".join(f"{name}={shown[name]}" for name in sorted(shown)) + "}"
+
 
 class TokenCache(IndexedLookups):
     """MSAL-compatible token cache in memory (MSAL's unified schema), indexed by account.
@@ -69,10 +82,12 @@ class TokenCache(IndexedLookups):
         entries = build_entries(event, self._now(now))
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
-                "Caching %s for client_id=%s grant_type=%s environment=%s scopes=%s",
+                "Caching %s for client_id=%s grant_type=%s environment=%s scopes=%s "
+                "request fields=%s",
                 "+".join(section for section, _ in entries),
                 event.get("client_id"), event.get("grant_type"),
                 entries[-1][1].get("environment"), event.get("scope"),
+                _masked_fields(event.get("data")),
             )
         with self._operation(write=True):
             if self._modify_is_overridden():

@@ -107,3 +107,26 @@ def test_switching_off_restores_the_entra_auth_hierarchy(
     logging.getLogger("msal").setLevel(logging.DEBUG)
     _client_credentials(emu)
     assert msal_logging["msal"].records == []
+
+
+def test_cache_debug_log_names_request_fields_and_masks_their_values(
+    emu: Emulator, msal_logging: dict[str, Keep]
+) -> None:
+    import json
+
+    msal.log_as_msal()
+    on_cache = Keep()
+    logging.getLogger("msal.token_cache").addHandler(on_cache)
+    logging.getLogger("msal.token_cache").setLevel(logging.DEBUG)
+    claims = json.dumps({"access_token": {"xms_ftd": {"value": "SENSITIVE-CLAIM"}}})
+    app = msal.ConfidentialClientApplication(
+        WEB_APP_ID, WEB_APP_SECRET, authority=emu.authority(), verify=emu.ca_bundle)
+    result = app.acquire_token_for_client(DEFAULT, fmi_path="a/b",
+                                          forwarded_client_claims=claims)
+    assert "access_token" in result, result
+    text = "\n".join(r.getMessage() for r in on_cache.records)
+    assert "client_claims=********" in text and "claims=********" in text
+    assert "client_secret=********" in text and "fmi_path=********" in text
+    assert f"client_id={WEB_APP_ID}" in text
+    assert "SENSITIVE-CLAIM" not in text and WEB_APP_SECRET not in text
+    assert result["access_token"][:16] not in text

@@ -32,6 +32,20 @@ def _methods(tree: ast.Module, cls: ast.ClassDef) -> dict[str, ast.FunctionDef]:
     return found
 
 
+def _patch_target(call: ast.Call) -> str | None:
+    """``msal.x.y`` when ``call`` is ``patch("msal.x.y", ...)`` (or ``mock.patch(...)``)."""
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else (
+        func.attr if isinstance(func, ast.Attribute) else "")
+    if name != "patch" or not call.args:
+        return None
+    first = call.args[0]
+    if isinstance(first, ast.Constant) and isinstance(first.value, str) and (
+            first.value.startswith("msal.")):
+        return first.value
+    return None
+
+
 def _flags(fn: ast.FunctionDef, methods: dict[str, ast.FunctionDef], seen: set[str]) -> set[str]:
     """Internals a method (and the helpers it calls on self) uses, outside its decorators."""
     if fn.name in seen:
@@ -48,9 +62,8 @@ def _flags(fn: ast.FunctionDef, methods: dict[str, ast.FunctionDef], seen: set[s
               and not node.attr.startswith("__")
               and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
             found.add(f"private attribute .{node.attr}")
-        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
-              and node.value.startswith("msal.") and " " not in node.value):
-            found.add(f"patches {node.value}")
+        elif isinstance(node, ast.Call) and _patch_target(node):
+            found.add(f"patches {_patch_target(node)}")
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
               and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"
               and node.func.attr in methods):
@@ -91,7 +104,8 @@ def classify(workdir: pathlib.Path) -> dict[str, object]:
         if entry.get("outcome") != "passed":
             why = f"{entry.get('outcome')} on msal itself here"
             if entry.get("error"):
-                why += f": {str(entry['error'])[:160]}"
+                error = str(entry["error"]).replace(str(workdir), "<workdir>")
+                why += f": {error[:160]}"
             excluded[test_id] = [why]
             continue
         ours = on_ours.get(test_id, {})

@@ -115,5 +115,9 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 sys.meta_path.insert(0, _Finder())
+
+# A drop-in user's one switch (docs/client.md, Logging): msal's logging configuration, e.g.
+# the tests' assertLogs("msal.token_cache"), then receives entra_auth's records.
+importlib.import_module("entra_auth").log_as_msal()
 __getattr__ = _module_getattr("msal")
 __all__ = sorted(PUBLIC["msal"])
