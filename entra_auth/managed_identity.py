@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 import uuid
 from collections import UserDict
@@ -28,6 +29,12 @@ from .protocol.managed_identity import (
 from .protocol.messages import Flow
 
 __all__ = [
+    "APP_SERVICE",
+    "AZURE_ARC",
+    "CLOUD_SHELL",
+    "DEFAULT_TO_VM",
+    "MACHINE_LEARNING",
+    "SERVICE_FABRIC",
     "AsyncManagedIdentityClient",
     "ManagedIdentity",
     "ManagedIdentityClient",
@@ -36,6 +43,7 @@ __all__ = [
     "RetryPolicy",
     "SystemAssignedManagedIdentity",
     "UserAssignedManagedIdentity",
+    "get_managed_identity_source",
     "managed_identity_source",
 ]
 
@@ -130,6 +138,63 @@ def managed_identity_source(
         raise ManagedIdentityError(f"the IMDS endpoint must be an http(s) URL, not {host!r}")
     endpoint = host if host.endswith(IMDS_PATH) else host + IMDS_PATH
     return IdentitySource("imds", endpoint)
+
+
+class _SourceKind:
+    """One of msal's managed identity source constants (compared by identity, as in msal)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+APP_SERVICE: Any = _SourceKind("APP_SERVICE")
+AZURE_ARC: Any = _SourceKind("AZURE_ARC")
+CLOUD_SHELL: Any = _SourceKind("CLOUD_SHELL")
+MACHINE_LEARNING: Any = _SourceKind("MACHINE_LEARNING")
+SERVICE_FABRIC: Any = _SourceKind("SERVICE_FABRIC")
+DEFAULT_TO_VM: Any = _SourceKind("DEFAULT_TO_VM")
+
+_ARC_AGENT_LINUX = "/opt/azcmagent/bin/himds"
+
+
+def _arc_agent_installed(env: Mapping[str, str]) -> bool:
+    platform: str = sys.platform  # a plain str: the check is at run time, on every platform
+    if platform == "linux":
+        return os.path.exists(_ARC_AGENT_LINUX)
+    if platform == "win32":
+        program_files = env.get("ProgramFiles", r"C:\Program Files")
+        return os.path.exists(program_files + r"\AzureConnectedMachineAgent\himds.exe")
+    return False
+
+
+def get_managed_identity_source(environ: Mapping[str, str] | None = None) -> Any:
+    """msal's ``get_managed_identity_source()``: which kind of host this looks like.
+
+    Returns one of this module's constants, from the environment as msal reads it:
+    ``SERVICE_FABRIC`` (``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER`` +
+    ``IDENTITY_SERVER_THUMBPRINT``), ``APP_SERVICE`` (``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER``),
+    ``MACHINE_LEARNING`` (``MSI_ENDPOINT`` + ``MSI_SECRET``), ``AZURE_ARC`` (``IDENTITY_ENDPOINT``
+    + ``IMDS_ENDPOINT``, or the Arc agent installed), ``CLOUD_SHELL``
+    (``AZUREPS_HOST_ENVIRONMENT`` starting with ``cloud-shell``; use a public client's
+    ``acquire_token_interactive(prompt="none")`` there), else ``DEFAULT_TO_VM``. Only App
+    Service and VMs (IMDS) are supported by :class:`ManagedIdentityClient`.
+
+    Args:
+        environ: Environment to read instead of ``os.environ``.
+    """
+    env = os.environ if environ is None else environ
+    if "IDENTITY_ENDPOINT" in env and "IDENTITY_HEADER" in env:
+        return SERVICE_FABRIC if "IDENTITY_SERVER_THUMBPRINT" in env else APP_SERVICE
+    if "MSI_ENDPOINT" in env and "MSI_SECRET" in env:
+        return MACHINE_LEARNING
+    if ("IDENTITY_ENDPOINT" in env and "IMDS_ENDPOINT" in env) or _arc_agent_installed(env):
+        return AZURE_ARC
+    if env.get("AZUREPS_HOST_ENVIRONMENT", "").startswith("cloud-shell"):
+        return CLOUD_SHELL
+    return DEFAULT_TO_VM
 
 
 def _resource(resource: str) -> str:

@@ -123,3 +123,33 @@ def test_a_corrupted_entry_is_ignored_and_a_non_mapping_refused(
                                      ).acquire_token_for_client(resource=GRAPH_RESOURCE)
     with pytest.raises(ManagedIdentityError, match="http_cache"):
         _client(entra_emulator, http_cache=["not", "a", "mapping"])
+
+
+# -- msal's get_managed_identity_source() (its public helper, issue 18) -------------------------
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({"IDENTITY_ENDPOINT": "http://localhost", "IDENTITY_HEADER": "h",
+      "IDENTITY_SERVER_THUMBPRINT": "t"}, "SERVICE_FABRIC"),
+    ({"IDENTITY_ENDPOINT": "http://localhost", "IDENTITY_HEADER": "h"}, "APP_SERVICE"),
+    ({"MSI_ENDPOINT": "http://localhost", "MSI_SECRET": "s"}, "MACHINE_LEARNING"),
+    ({"IDENTITY_ENDPOINT": "http://localhost", "IMDS_ENDPOINT": "http://localhost"},
+     "AZURE_ARC"),
+    ({"AZUREPS_HOST_ENVIRONMENT": "cloud-shell/1.0"}, "CLOUD_SHELL"),
+    ({}, "DEFAULT_TO_VM"),
+])
+def test_get_managed_identity_source(environ: dict[str, str], expected: str) -> None:
+    import os
+
+    from entra_auth import managed_identity
+
+    found = managed_identity.get_managed_identity_source(environ)
+    assert found is getattr(managed_identity, expected) and repr(found) == expected
+    if not os.path.exists("/opt/azcmagent/bin/himds"):
+        with pytest.MonkeyPatch.context() as mp:
+            for name in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT",
+                         "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT",
+                         "AZUREPS_HOST_ENVIRONMENT"):
+                mp.delenv(name, raising=False)
+            for name, value in environ.items():
+                mp.setenv(name, value)
+            assert managed_identity.get_managed_identity_source() is found  # os.environ

@@ -78,7 +78,9 @@ def run(workdir: pathlib.Path, targets: list[str], *, against: str,
     env["MSAL_SUITE_REPORT"] = str(workdir / report_name)
     env.pop("PYTEST_ADDOPTS", None)
     # Tests would otherwise read these; the runs must not depend on the machine.
-    for name in ("MSAL_FORCE_REGION", "REGION_NAME", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
+    for name in ("MSAL_FORCE_REGION", "REGION_NAME", "IDENTITY_ENDPOINT", "IDENTITY_HEADER",
+                 "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT", "MSI_SECRET",
+                 "AZUREPS_HOST_ENVIRONMENT", "AZURE_POD_IDENTITY_AUTHORITY_HOST"):
         env.pop(name, None)
     args_file = workdir / f"{report_name}.args"
     args_file.write_text("\n".join(targets), encoding="utf-8")

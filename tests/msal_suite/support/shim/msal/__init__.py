@@ -43,7 +43,11 @@ PUBLIC["msal.managed_identity"] = {
     name: PUBLIC["msal"][name]
     for name in ("ManagedIdentityClient", "SystemAssignedManagedIdentity",
                  "UserAssignedManagedIdentity", "ManagedIdentityError")
-} | {"ManagedIdentity": ("entra_auth", "ManagedIdentity")}
+} | {"ManagedIdentity": ("entra_auth", "ManagedIdentity")} | {
+    name: ("entra_auth.managed_identity", name)
+    for name in ("get_managed_identity_source", "APP_SERVICE", "AZURE_ARC", "CLOUD_SHELL",
+                 "MACHINE_LEARNING", "SERVICE_FABRIC", "DEFAULT_TO_VM")
+}
 PUBLIC["msal.authority"] = {
     name: ("entra_auth", name)
     for name in ("AuthorityBuilder", "AZURE_PUBLIC", "AZURE_CHINA", "AZURE_US_GOVERNMENT")
