@@ -218,3 +218,17 @@ def test_auto_refresher_as_client_assertion_is_reused_across_requests(emu: Emula
         app.remove_tokens_for_client()
     assert len(made) == 1
     assert len(emu.requests_to("token")) == 2
+
+
+# -- msal.application.extract_certs (used for SNI x5c headers) ---------------------------------
+
+def test_extract_certs() -> None:
+    from entra_auth.application import extract_certs
+    from entra_auth.testing import default_web_app_certificate
+
+    cert = default_web_app_certificate()
+    bodies = extract_certs(cert.certificate_pem * 2)
+    assert len(bodies) == 2 and bodies[0] == bodies[1] and "-----" not in bodies[0]
+    assert extract_certs("  tagless  ") == ["tagless"]
+    with pytest.raises(ValueError, match="private key"):
+        extract_certs(cert.private_key_pem)

@@ -35,7 +35,7 @@ PUBLIC: dict[str, dict[str, tuple[str, str]]] = {
 PUBLIC["msal.application"] = {
     name: PUBLIC["msal"][name]
     for name in ("ClientApplication", "ConfidentialClientApplication", "PublicClientApplication")
-}
+} | {"extract_certs": ("entra_auth.application", "extract_certs")}
 PUBLIC["msal.token_cache"] = {
     name: PUBLIC["msal"][name] for name in ("TokenCache", "SerializableTokenCache")
 }
