@@ -29,7 +29,9 @@ SECRET_FIELDS = frozenset({
     "client_secret", "client_assertion", "assertion", "password", "refresh_token", "code",
     "code_verifier", "device_code", "otp", "id_token", "access_token", "user_code",
 })
-SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie"})
+# x-identity-header / secret: App Service's managed-identity secret (2019-08-01 / 2017-09-01).
+SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-identity-header",
+                            "secret"})
 
 
 def new_opaque(prefix: str = "1.A", nbytes: int = 48) -> str:
@@ -131,7 +133,8 @@ class LoggedRequest:
         path: URL path without the query.
         endpoint: Endpoint name (``token``, ``authorize``, ``openid_configuration``, ...).
         query: Query parameters (secret values redacted).
-        headers: Lowercased header names to values (``Authorization``/cookies redacted).
+        headers: Lowercased header names to values (``Authorization``, cookies and the
+            App Service ``X-IDENTITY-HEADER`` redacted).
         form: Form fields (secret values replaced by ``"<redacted>"``).
         status: The HTTP status answered (0 for a dropped connection).
         time: Emulator-clock time of arrival.
