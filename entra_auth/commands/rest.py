@@ -22,7 +22,8 @@ from ._common import (
     guarded,
     verify_setting,
 )
-from ._tokens import acquire, add_identity_arguments, resolve_scopes, resolve_url
+from ._destination import add_destination_arguments, check_destination
+from ._tokens import acquire, add_identity_arguments, graph_url, resolve_scopes, resolve_url
 
 __all__ = ["add_arguments", "run"]
 
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="base URL for relative paths and Graph's scope "
                              "[ENTRA_AUTH_GRAPH_URL; default https://graph.microsoft.com]")
     add_scope_arguments(parser, "default: from the URL")
+    add_destination_arguments(parser)
     add_account_argument(parser)
     add_identity_arguments(parser)
     add_common_arguments(parser)
@@ -98,6 +100,7 @@ def _rest(args: argparse.Namespace) -> int:
     method = str(args.command).upper()
     url = resolve_url(args, args.url)
     scopes = resolve_scopes(args, url)
+    check_destination(args, url, scopes, graph_url(args))  # before any token is requested
     headers = _headers(args.header)
     body = _body(args.body)
     if body is not None and not any(h.lower() == "content-type" for h in headers):
