@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 __all__ = [
+    "EXIT_CACHE",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_NETWORK",
@@ -35,6 +36,7 @@ EXIT_ERROR = 1  # the identity provider or the API said no
 EXIT_USAGE = 2  # bad arguments or configuration
 EXIT_NETWORK = 3  # could not reach the authority or the API (DNS, refused, TLS, timeout)
 EXIT_NOT_SIGNED_IN = 4  # no (matching) account in the cache: run `entra-auth login`
+EXIT_CACHE = 5  # the local token cache can't be used: unreadable, unsafe, locked (see _cache)
 EXIT_INTERRUPTED = 130
 
 # Microsoft Graph Command Line Tools: a public client Microsoft registers for exactly this.
@@ -213,6 +215,7 @@ def guarded(args: argparse.Namespace, body: Callable[[argparse.Namespace], int])
 def _classify(exc: Exception) -> tuple[int, str]:
     from ..environment import EnvironmentConfigError
     from ..errors import CacheError, EntraAuthError, InteractionRequiredError, TransportFailure
+    from ._cache import cache_problem
 
     text = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
     if isinstance(exc, EnvironmentConfigError):
@@ -222,7 +225,7 @@ def _classify(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, TransportFailure):
         return EXIT_NETWORK, f"network failure: {text}"
     if isinstance(exc, CacheError):
-        return EXIT_ERROR, f"token cache: {text}"
+        return EXIT_CACHE, cache_problem(exc)
     if isinstance(exc, EntraAuthError):
         return EXIT_ERROR, text
     if "requests" in sys.modules:
