@@ -53,8 +53,11 @@ def _allowed_hosts(args: argparse.Namespace, scopes: list[str], graph_base: str)
         # The configured Graph URL (--graph-url / ENTRA_AUTH_GRAPH_URL) serves Graph's scope.
         try:
             graph = urlsplit(graph_base)
-            if graph.hostname:
-                entries.append(graph.hostname + (f":{graph.port}" if graph.port else ""))
+            host = graph.hostname or ""
+            if ":" in host:  # an IPv6 literal
+                host = f"[{host}]"
+            if host:
+                entries.append(host + (f":{graph.port}" if graph.port else ""))
         except ValueError:
             pass
     entries += ["*." + h for h in hosts if h in _SUBDOMAIN_RESOURCES]

@@ -127,3 +127,32 @@ def test_allowed_destinations_get_the_token(emu: Emulator, tmp_path: pathlib.Pat
     assert echo.returncode == 0, echo.stderr
     assert json.loads(echo.stdout)["method"] == "POST"
     assert len(recorder.seen) == 1
+
+
+def test_the_rule_for_hosts_the_url_names() -> None:
+    import argparse
+
+    from entra_auth.commands._common import CliError
+    from entra_auth.commands._destination import check_destination
+
+    def check(url: str, scopes: list[str], graph: str = "https://graph.microsoft.com",
+              allow: list[str] | None = None) -> str | None:
+        try:
+            check_destination(argparse.Namespace(allow_host=allow or []), url, scopes, graph)
+        except CliError as exc:
+            assert exc.code == 2
+            return str(exc)
+        return None
+
+    graph = ["https://graph.microsoft.com/.default"]
+    assert check("https://graph.microsoft.com/v1.0/me", ["User.Read"]) is None
+    assert check("https://myvault.vault.azure.net/secrets/x",
+                 ["https://vault.azure.net/.default"]) is None
+    assert check("https://graph.microsoft.com.evil.test/v1.0/me", graph) is not None
+    assert check("http://[::1]:8080/v1.0/me", graph, graph="http://[::1]:8080") is None
+    assert "host is not" in str(check("http://[::1]:8081/v1.0/me", graph,
+                                      graph="http://[::1]:8080"))
+    assert check("https://api.contoso.test/x", ["api://contoso/.default"],
+                 allow=["*.contoso.test"]) is None
+    assert "https only" in str(check("http://api.contoso.test/x", ["api://contoso/.default"],
+                                     allow=["api.contoso.test"]))
