@@ -1,7 +1,8 @@
 """``EntraAuth``: bearer tokens from an Entra application for requests and httpx (sync and async).
 
 Attaches tokens silently, refreshes ahead of expiry, answers Continuous Access Evaluation
-claims challenges once, and falls back to a configured device-code or browser sign-in.
+claims challenges once, replaces a token a resource rejects (once per token), and falls back
+to a configured device-code or browser sign-in.
 Token requests go through the application's own transport, never the decorated session.
 """
 
@@ -160,6 +161,10 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
         Raises:
             InteractionRequiredError: No token can be had silently and no fallback is set.
             TokenRequestError: The identity provider refused the request.
+            TransportFailure: The token request did not complete (its method, URL and cause
+                are in the message).
+            TypeError: The application is an ``entra_auth.aio`` one: use
+                ``await get_token_async()``.
         """
         return self._token_sync(NeedToken())
 
@@ -168,21 +173,25 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
         return await self._token_async(NeedToken())
 
     def invalidate(self) -> None:
-        """Drop the token the adapter holds; the next request asks the application again."""
+        """Drop the token the adapter holds (a resource refused it).
+
+        The next acquisition bypasses the application's cached access token once: the user's
+        refresh token is redeemed, or an app-only / on-behalf-of token requested anew.
+        """
         self._provider.invalidate()
 
     # -- token acquisition, with errors mapped to entra_auth.errors ---------------------------
 
     def _token_sync(self, need: NeedToken, challenged: Any = None) -> str:
         try:
-            return self._provider.token_sync(need.claims, need.rejected)
+            return self._provider.token_sync(need.claims, need.rejected, need.force)
         except Exception as exc:
             _raise_mapped(exc, challenged)
             raise
 
     async def _token_async(self, need: NeedToken, challenged: Any = None) -> str:
         try:
-            return await self._provider.token_async(need.claims, need.rejected)
+            return await self._provider.token_async(need.claims, need.rejected, need.force)
         except Exception as exc:
             _raise_mapped(exc, challenged)
             raise
