@@ -339,15 +339,27 @@ def _httpx_replayable(request: httpx.Request) -> bool:
     return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
 
 
+def _failure_description(exc: Exception) -> str:
+    """``METHOD URL: cause`` for a failed token request, as far as the exception tells."""
+    from ..transport.failures import describe, request_failure
+
+    request: Any = None
+    with contextlib.suppress(Exception):  # httpx raises when an exception has no request
+        request = getattr(exc, "request", None)
+    method, url = getattr(request, "method", None), getattr(request, "url", None)
+    if isinstance(method, str) and url is not None:
+        return request_failure(method, str(url), exc)
+    return f"token request failed: {describe(exc).cause}"
+
+
 def _raise_mapped(exc: Exception, challenged: Any) -> None:
     """Re-raise an acquisition failure as an entra_auth error, chained to the 401 it answered."""
     if isinstance(exc, (TypeError, ValueError)) and not isinstance(exc, EntraAuthError):
         return  # the caller's misuse: let it through as is
     error = exc
     if not isinstance(exc, EntraAuthError):
-        error = TransportFailure(
-            "token_request_failed", f"{type(exc).__name__} while acquiring a token"
-        )
+        # e.g. an msal application, which lets requests' exceptions through.
+        error = TransportFailure("transport_error", _failure_description(exc))
     if challenged is None:
         if error is exc:
             return
