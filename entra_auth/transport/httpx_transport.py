@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.messages import HttpRequest, HttpResponse, TransportError
-from .failures import describe
 
 if TYPE_CHECKING:
     import httpx
@@ -54,6 +53,8 @@ def _response(raw: httpx.Response) -> HttpResponse:
 
 def _error(exc: Exception, url: str) -> TransportError:
     import httpx
+
+    from .failures import describe
 
     brief = describe(exc, url).cause  # the flow adds the method and URL
     if isinstance(exc, httpx.ConnectTimeout):

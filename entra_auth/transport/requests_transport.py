@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ..protocol.messages import HttpRequest, HttpResponse, TransportError
-from .failures import describe
 
 __all__ = ["HttpClientTransport", "RequestsTransport"]
 
@@ -114,6 +113,8 @@ def _bounded_retry() -> Any:
 def _cause(exc: BaseException, request: HttpRequest) -> str:
     # "connection refused", "certificate verification failed for HOST ...": the flow adds
     # the method and URL.
+    from .failures import describe
+
     return describe(exc, request.url).cause
 
 
