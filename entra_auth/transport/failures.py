@@ -83,12 +83,16 @@ def describe(exc: BaseException, url: str = "") -> Failure:
             return Failure(
                 "tls", f"certificate verification failed for {host}{why}; {CA_HINT}", True)
     top = _names(exc)
-    if top & {"ConnectTimeout", "ConnectTimeoutError"}:
-        return Failure("timeout", "timed out connecting")
-    if top & {"ReadTimeout", "WriteTimeout", "PoolTimeout", "ReadTimeoutError"}:
-        return Failure("timeout", "timed out waiting for the reply")
     if "ProxyError" in top:
         return Failure("connect", f"proxy error: {_short(chain[-1])}")
+    for e in chain:
+        # Exact class names: urllib3's NewConnectionError subclasses ConnectTimeoutError, and
+        # requests reports urllib3's read timeout after a retry as a ConnectionError.
+        name = type(e).__name__
+        if name in ("ConnectTimeout", "ConnectTimeoutError"):
+            return Failure("timeout", "timed out connecting")
+        if name in ("ReadTimeout", "WriteTimeout", "PoolTimeout", "ReadTimeoutError"):
+            return Failure("timeout", "timed out waiting for the reply")
     for e in chain:
         if isinstance(e, socket.gaierror) or "NameResolutionError" in _names(e):
             return Failure("connect", f"could not resolve host {host}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -175,3 +176,44 @@ def test_describe_real_exceptions(closed_port: int, emu: Emulator, no_ca_env: No
     unresolved = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     assert describe(unresolved, "https://login.contoso.invalid/t").cause == (
         "could not resolve host login.contoso.invalid")
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+
+
+def test_a_server_that_never_answers_is_a_timeout(silent_port: int) -> None:
+    def app(module: Any) -> Any:
+        return module.ConfidentialClientApplication(
+            WEB_APP_ID, client_credential=WEB_APP_SECRET, timeout=0.5,
+            authority=f"http://127.0.0.1:{silent_port}/contoso", instance_discovery=False)
+
+    async def go() -> dict[str, Any]:
+        result: dict[str, Any] = await app(aio).acquire_token_for_client(APP_SCOPES)
+        return result
+
+    for result in (app(entra_auth).acquire_token_for_client(APP_SCOPES), asyncio.run(go())):
+        description = result["error_description"]
+        assert description.startswith(f"GET http://127.0.0.1:{silent_port}/contoso/")
+        assert description.endswith(": timed out waiting for the reply"), description
