@@ -244,6 +244,10 @@ def acquire_flow(
     app_kwargs: dict[str, Any] = {"claims_challenge": claims}
     if force is not None and force.by_argument:
         app_kwargs["force_refresh"] = True
+    if (force is not None and not force.by_argument and force.rejected is not None
+            and source.kind != "user"):
+        # The app can't be told to bypass its cache: take the rejected token out of it.
+        yield ForgetToken(force.rejected)
     if source.kind == "obo":
         result = yield AppCall(
             "acquire_token_on_behalf_of", (source.user_assertion, scope_list), app_kwargs
@@ -251,8 +255,6 @@ def acquire_flow(
         _raise_for(result, claims)
         return result  # type: ignore[no-any-return]
     if source.kind == "app":
-        if force is not None and not force.by_argument and force.rejected is not None:
-            yield ForgetToken(force.rejected)
         result = yield AppCall("acquire_token_for_client", (scope_list,), app_kwargs)
         _raise_for(result, claims)
         return result  # type: ignore[no-any-return]
