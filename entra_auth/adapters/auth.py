@@ -339,17 +339,23 @@ def _httpx_replayable(request: httpx.Request) -> bool:
     return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
 
 
-def _failure_description(exc: Exception) -> str:
-    """``METHOD URL: cause`` for a failed token request, as far as the exception tells."""
+def _foreign_failure(exc: Exception) -> TransportFailure:
+    """A TransportFailure for what the application raised (msal lets requests' exceptions
+    through): ``METHOD URL: cause`` for a recognised network failure, else only the type
+    (an unknown exception's text might hold a secret)."""
     from ..transport.failures import describe, request_failure
 
+    failure = describe(exc)
+    if failure.kind == "other":
+        return TransportFailure(
+            "token_request_failed", f"{type(exc).__name__} while acquiring a token")
     request: Any = None
     with contextlib.suppress(Exception):  # httpx raises when an exception has no request
         request = getattr(exc, "request", None)
     method, url = getattr(request, "method", None), getattr(request, "url", None)
     if isinstance(method, str) and url is not None:
-        return request_failure(method, str(url), exc)
-    return f"token request failed: {describe(exc).cause}"
+        return TransportFailure("transport_error", request_failure(method, str(url), exc))
+    return TransportFailure("transport_error", f"token request failed: {failure.cause}")
 
 
 def _raise_mapped(exc: Exception, challenged: Any) -> None:
@@ -358,8 +364,7 @@ def _raise_mapped(exc: Exception, challenged: Any) -> None:
         return  # the caller's misuse: let it through as is
     error = exc
     if not isinstance(exc, EntraAuthError):
-        # e.g. an msal application, which lets requests' exceptions through.
-        error = TransportFailure("transport_error", _failure_description(exc))
+        error = _foreign_failure(exc)
     if challenged is None:
         if error is exc:
             return
@@ -367,8 +372,8 @@ def _raise_mapped(exc: Exception, challenged: Any) -> None:
     cause: Exception
     if isinstance(challenged, httpx.Response):
         cause = httpx.HTTPStatusError(
-            "401 claims challenge", request=challenged.request, response=challenged
+            "401 from the resource", request=challenged.request, response=challenged
         )
     else:
-        cause = requests.HTTPError("401 claims challenge", response=challenged)
+        cause = requests.HTTPError("401 from the resource", response=challenged)
     raise error from cause
