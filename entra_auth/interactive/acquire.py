@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 _RESPONSE_MODES = ("form_post", "query")
 # Once the response is in, wait this long for a browser command that is about to exit (so
 # what it prints comes before our result); one still open (a text browser) is left running.
-_BROWSER_GRACE = 0.5
+_BROWSER_GRACE = 0.25
 
 
 @dataclass(frozen=True)
