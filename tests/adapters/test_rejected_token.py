@@ -302,3 +302,24 @@ def test_on_behalf_of_rejected_token_is_replaced_from_the_refresh_token(emu: Emu
         assert emu.requests_to("token")[-1].form["grant_type"] == "refresh_token"
     finally:
         driver.close()
+
+
+def test_a_rejected_token_that_cant_be_replaced_silently_raises_chained_to_the_401(
+    emu: Emulator, driver_name: str
+) -> None:
+    from entra_auth.errors import InteractionRequiredError
+
+    from .conftest import ALICE
+
+    driver = DRIVERS[driver_name](_auth(emu, user_app(emu, driver_name)), emu.ca_bundle)
+    try:
+        assert driver.send("GET", emu.graph_url).status == 200
+        emu.advance_clock(PAST_EXPIRY)
+        emu.revoke_sessions(ALICE)  # the refresh token is refused too
+        with pytest.raises(InteractionRequiredError) as caught:
+            driver.send("GET", emu.graph_url)
+        cause = caught.value.__cause__
+        assert isinstance(cause, (requests.HTTPError, httpx.HTTPStatusError))
+        assert cause.response is not None and cause.response.status_code == 401
+    finally:
+        driver.close()
