@@ -341,24 +341,29 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
     """An async application with a credential (secret, certificate or assertion)."""
 
     async def acquire_token_for_client(
-        self, scopes: list[str], claims_challenge: str | None = None, **kwargs: Any
+        self, scopes: list[str], claims_challenge: str | None = None, *,
+        force_refresh: bool = False, **kwargs: Any
     ) -> dict[str, Any]:
-        """A token for the app itself (client credentials), from the cache when fresh."""
+        """A token for the app itself (client credentials), from the cache when fresh.
+
+        ``force_refresh`` (an entra_auth extension) bypasses the cached access token.
+        """
         if self._cache_scope is None:
-            return await self._for_client(scopes, claims_challenge)
+            return await self._for_client(scopes, claims_challenge, force_refresh)
         tenant = await self._realm(self.authority)
         return await self._cached(
-            lambda: self._for_client(scopes, claims_challenge),
+            lambda: self._for_client(scopes, claims_challenge, force_refresh),
             client_id=self.client_id, tenant=tenant)
 
     async def _for_client(
-        self, scopes: list[str], claims_challenge: str | None
+        self, scopes: list[str], claims_challenge: str | None, force_refresh: bool = False
     ) -> dict[str, Any]:
-        hit = app_flows.for_client_cached(self._ctx, self.authority, scopes, claims_challenge)
+        hit = app_flows.for_client_cached(
+            self._ctx, self.authority, scopes, claims_challenge, force_refresh)
         if hit is not None:
             return hit
         return self._result(await self._run(app_flows.for_client(
-            self._ctx, self.authority, scopes, claims_challenge)))
+            self._ctx, self.authority, scopes, claims_challenge, force_refresh)))
 
     async def remove_tokens_for_client(self) -> None:
         """Remove the app-only tokens :meth:`acquire_token_for_client` cached.
@@ -375,10 +380,16 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         user_assertion: str,
         scopes: list[str],
         claims_challenge: str | None = None,
+        *,
+        force_refresh: bool = False,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """Exchange an incoming user token for one to call a downstream API."""
+        """Exchange an incoming user token for one to call a downstream API.
+
+        ``force_refresh`` (an entra_auth extension) bypasses the cached access token.
+        """
         return self._result(await self._cached(
             lambda: self._run(app_flows.obo(
-                self._ctx, self.authority, user_assertion, scopes, claims_challenge)),
+                self._ctx, self.authority, user_assertion, scopes, claims_challenge,
+                force_refresh)),
             client_id=self.client_id, user_assertion=user_assertion))

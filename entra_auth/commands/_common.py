@@ -180,7 +180,15 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+# How to trust a CA, as the CLI spells it (the library's hint names verify=).
+CLI_CA_HINT = ("to trust a private CA (the emulator's, a TLS-inspecting proxy's), pass its PEM "
+               "file with --ca-bundle FILE or ENTRA_AUTH_CA_BUNDLE")
+
+
 def _report(prog: str, message: str, details: list[str], verbose: bool) -> None:
+    from ..transport.failures import CA_HINT
+
+    message = message.replace(CA_HINT, CLI_CA_HINT)
     print(f"{prog}: error: {message}", file=sys.stderr)
     if verbose:
         for line in details:
@@ -231,13 +239,23 @@ def _classify(exc: Exception) -> tuple[int, str]:
     if "requests" in sys.modules:
         import requests
 
-        if isinstance(exc, requests.exceptions.SSLError):
-            return EXIT_NETWORK, ("TLS verification failed (pass --ca-bundle for a private "
-                                  "CA such as the emulator's)")
         if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-            return EXIT_NETWORK, f"network failure: {type(exc).__name__}"
+            return EXIT_NETWORK, f"network failure: {network_failure(exc)}"
     if isinstance(exc, OSError):
         return EXIT_ERROR, f"{exc.strerror or text}"
     if isinstance(exc, ValueError):
         return EXIT_USAGE, text
     return EXIT_ERROR, f"unexpected {type(exc).__name__}: {text}"
+
+
+def network_failure(exc: BaseException, method: str | None = None, url: str | None = None) -> str:
+    """``METHOD URL: cause`` for a request that did not complete (from the exception's own
+    request when ``method``/``url`` are not given)."""
+    from ..transport.failures import describe, request_failure
+
+    request = getattr(exc, "request", None)
+    method = method or getattr(request, "method", None)
+    url = url or getattr(request, "url", None)
+    if isinstance(method, str) and isinstance(url, str):
+        return request_failure(method, url, exc)
+    return describe(exc).cause

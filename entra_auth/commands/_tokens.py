@@ -95,12 +95,28 @@ def acquire(args: argparse.Namespace, scopes: list[str]) -> dict[str, Any]:
     account = pick_account(app, getattr(args, "username", None))
     found = app.acquire_token_silent_with_error(scopes, account=account)
     if not found:
+        _check_application(app, scopes)
         raise CliError(f"no token for {' '.join(scopes)} in the cache; run "
                        "`entra-auth login --scope ...`", 4)
     if "access_token" not in found:
         fail_from_result(found, "token request failed")
     found["_account"] = account
     return dict(found)
+
+
+def _check_application(app: Any, scopes: list[str]) -> None:
+    """Nothing cached for this client id: a mistyped ``--client-id`` is the usual reason.
+
+    Ask the authority (a device-code request, never completed) whether it knows the
+    application, so its answer (AADSTS700016 "Application with identifier ... was not
+    found", or a confidential client's AADSTS7000218) names the application, as ``login``
+    does.
+    """
+    probe = app.initiate_device_flow(scopes=scopes)
+    if isinstance(probe, dict) and "user_code" not in probe and probe.get("error"):
+        if probe.get("error") == "transport_error":
+            fail_from_result(probe, "token request failed")
+        fail_from_result(probe, f"application {app.client_id}")
 
 
 def _managed_identity(args: argparse.Namespace, scopes: list[str]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ._common import (
     EXIT_ERROR,
+    EXIT_NETWORK,
     EXIT_OK,
     EXIT_USAGE,
     CliError,
@@ -20,6 +21,7 @@ from ._common import (
     add_common_arguments,
     add_scope_arguments,
     guarded,
+    network_failure,
     verify_setting,
 )
 from ._destination import add_destination_arguments, check_destination
@@ -114,9 +116,13 @@ def _rest(args: argparse.Namespace) -> int:
     import requests
 
     # verify= per request: requests lets REQUESTS_CA_BUNDLE beat only a session's verify
-    response = requests.Session().request(method, url, data=body, headers=headers,
-                               verify=verify_setting(args), timeout=args.timeout,
-                               allow_redirects=False)
+    try:
+        response = requests.Session().request(method, url, data=body, headers=headers,
+                                              verify=verify_setting(args), timeout=args.timeout,
+                                              allow_redirects=False)
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        raise CliError(network_failure(exc, method, url), EXIT_NETWORK,
+                       [f"exception: {type(exc).__module__}.{type(exc).__name__}"]) from None
     text = response.text
     if text:
         print(_show(text))

@@ -32,13 +32,15 @@ def acquire(
     *,
     claims_challenge: str | None = None,
     extra: dict[str, str] | None = None,
+    force_refresh: bool = False,
 ) -> Flow[dict[str, Any]]:
     """Return a cached app token if one is fresh, else POST ``grant_type=client_credentials``.
 
     A refresh due (``refresh_on``) that fails falls back to the still-valid cached token.
+    ``force_refresh`` (a resource rejected the cached token) skips the cache.
     """
     fallback: dict[str, Any] | None = None
-    if not claims_challenge:
+    if not claims_challenge and not force_refresh:
         hit = cached(ctx, metadata, scopes)
         if hit is not None:
             fallback, refresh_due = hit

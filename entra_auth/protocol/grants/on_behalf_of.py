@@ -36,8 +36,13 @@ def acquire(
     decorated_scopes: list[str],
     *,
     claims_challenge: str | None = None,
+    force_refresh: bool = False,
 ) -> Flow[dict[str, Any]]:
-    """Cached token for this assertion, else its cached RT, else the OBO exchange."""
+    """Cached token for this assertion, else its cached RT, else the OBO exchange.
+
+    ``force_refresh`` (a resource rejected the cached token) skips the cached access token
+    but still redeems the cached refresh token.
+    """
     if not isinstance(user_assertion, str) or not user_assertion:
         raise ValueError("user_assertion must be a non-empty string")
     digest = assertion_hash(user_assertion)
@@ -45,7 +50,7 @@ def acquire(
     now = ctx.clock()
     fallback: dict[str, Any] | None = None
     if not claims_challenge:
-        entry = find_access_token(
+        entry = None if force_refresh else find_access_token(
             ctx, [metadata.environment], metadata.realm, scopes, None, digest
         )
         if entry is not None and usable(entry, now):
