@@ -37,7 +37,8 @@ def test_api_request_refused_names_method_url_and_cause(
                   AZURE_TENANT_ID=emu.tenant_id, AZURE_CLIENT_SECRET=WEB_APP_SECRET,
                   AZURE_AUTHORITY_HOST=emu.base_url)
     proc = run_cli(env, "get", f"https://127.0.0.1:{port}/v1.0/users?$top=1",
-                   "--from-environment", "--resource", "https://graph.microsoft.com")
+                   "--from-environment", "--resource", "https://graph.microsoft.com",
+                   "--allow-host", "127.0.0.1")
     assert _one_line(proc, 3) == (
         f"entra-auth get: error: GET https://127.0.0.1:{port}/v1.0/users: connection refused")
 
