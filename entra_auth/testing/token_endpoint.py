@@ -288,7 +288,10 @@ def _on_behalf_of(core: Core, req: Request, ctx: _Ctx) -> dict[str, Any]:
     user = core.directory.user_by_oid(str(incoming.get("oid", "")))
     if user is None or "scp" not in incoming:
         raise _invalid_grant(50013, "Assertion is not a user's delegated access token.")
-    if str(incoming.get("uti", "")) in core.state.revoked_uti:
+    # A critical event (revoke_sessions) revokes the assertion; a milder CAE event
+    # (revoke_access_tokens) does not: the middle tier may repeat on-behalf-of (with the
+    # challenge's claims) and gets a fresh token. See docs/emulator.md, "On-behalf-of and CAE".
+    if str(incoming.get("uti", "")) in core.state.sessions_revoked_uti:
         raise _invalid_grant(50173, "The provided grant has expired due to it being revoked, "
                                     "a fresh auth token is needed.")
     amr = incoming.get("amr")
