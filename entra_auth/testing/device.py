@@ -45,6 +45,7 @@ def devicecode(core: Core, req: Request, segment: str) -> Reply:
         core.state.device_codes[device_code] = DeviceCode(
             client_id=client_id, authority_segment=segment, scope=scope, claims=claims,
             user_code=user_code, expires_at=core.now() + lifetime,
+            interval=core.settings.device_poll_interval,
         )
     uri = f"{core.base_url(req)}/devicelogin"
     return core.json_reply(req, {

@@ -185,6 +185,36 @@ class Emulator:
         session.verify = ca if ca is not None else True
         return session
 
+    def api_session(self, auth: Any = None) -> requests.Session:
+        """A ``requests.Session`` for calling APIs as if the emulator were Microsoft Graph.
+
+        It trusts the emulator's CA (whatever ``REQUESTS_CA_BUNDLE`` says) and sends
+        ``https://graph.microsoft.com/...`` to the emulator after ``auth`` has run, so an
+        ``EntraAuth(app, ["User.Read"])`` needs no ``allowed_hosts``. See docs/emulator.md.
+        """
+        from .clients import requests_api_session
+
+        return requests_api_session(self.requests_session(), f"127.0.0.1:{self.port}", auth)  # type: ignore[no-any-return]
+
+    def httpx_client(self, auth: Any = None, *, asynchronous: bool = False,
+                     **kwargs: Any) -> Any:
+        """An ``httpx.Client`` (``AsyncClient`` with ``asynchronous=True``) like
+        :meth:`api_session`: trusts the CA and sends Graph's URLs to the emulator."""
+        from .clients import httpx_client
+
+        return httpx_client(self.ca_bundle, "127.0.0.1", self.port, auth,
+                            asynchronous=asynchronous, **kwargs)
+
+    @property
+    def users_url(self) -> str:
+        """The Graph-shaped ``/v1.0/users`` URL (paged with ``@odata.nextLink``)."""
+        return f"{self.base_url}/v1.0/users"
+
+    @property
+    def throttled_url(self) -> str:
+        """``/v1.0/throttled``: 429 with ``Retry-After`` to the first ``fail`` calls per ``key``."""
+        return f"{self.base_url}/v1.0/throttled"
+
     def client_env(self) -> dict[str, str]:
         """Environment variables pointing TLS clients at the CA bundle."""
         if self.ca_bundle is None:

@@ -111,6 +111,7 @@ class DeviceCode:
     status: str = "pending"  # pending | approved | denied | redeemed
     signin: SignIn | None = None
     last_poll: float = 0.0
+    interval: int = 5  # the polling interval the client was given (slow_down adds 5)
 
 
 @dataclass
@@ -182,6 +183,7 @@ class State:
     sessions_revoked_uti: set[str] = field(default_factory=set)
     challenged_uti_of: dict[str, set[str]] = field(default_factory=dict)  # by user oid
     required_acrs: str | None = None
+    throttle_counts: dict[str, int] = field(default_factory=dict)  # /v1.0/throttled, by key
     log: list[LoggedRequest] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
     tokens_issued: int = 0
@@ -198,6 +200,7 @@ class State:
             self.sessions_revoked_uti.clear()
             self.challenged_uti_of.clear()
             self.required_acrs = None
+            self.throttle_counts.clear()
             self.log.clear()
             self.internal_errors.clear()
             self.tokens_issued = 0
