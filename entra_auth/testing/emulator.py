@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .config import default_config
 from .core import Core
 from .faults import Fault, FaultKind
-from .model import App, EmulatorConfig, Settings, User
+from .model import App, EmulatorConfig, FederatedCredential, Settings, User
 from .server import EmulatorServer
 from .state import LoggedRequest
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import requests
 
     from .certs import ClientCertificate
+    from .federation import TokenIssuer
 
 __all__ = ["Emulator"]
 
@@ -287,6 +288,30 @@ class Emulator:
         return cert
 
     # test controls ---------------------------------------------------------------------------
+    def add_token_issuer(self, issuer: str) -> TokenIssuer:
+        """Play an external OIDC issuer (Kubernetes, GitHub Actions...): the returned
+        :class:`~entra_auth.testing.federation.TokenIssuer` mints tokens the emulator can
+        verify (until :meth:`reset`). Pair it with :meth:`add_federated_credential`."""
+        from .federation import TokenIssuer
+
+        with self._core.state.lock:
+            found = self._core.state.token_issuers.get(issuer)
+            if found is None:
+                found = TokenIssuer(issuer, self.now)
+                self._core.state.token_issuers[issuer] = found
+        return found
+
+    def add_federated_credential(self, client_id: str, issuer: str, subject: str,
+                                 audiences: list[str] | None = None,
+                                 name: str = "") -> FederatedCredential:
+        """Trust ``issuer``'s tokens for ``subject`` as client assertions of ``client_id``."""
+        credential = FederatedCredential(issuer, subject, name=name)
+        if audiences is not None:
+            credential.audiences = list(audiences)
+        with self._core.state.lock:
+            self.app(client_id).federated_credentials.append(credential)
+        return credential
+
     def revoke_sessions(self, username: str) -> None:
         """Revoke a user's sessions and refresh tokens; their access tokens draw CAE challenges."""
         self._core.state.revoke_user(self.user(username).object_id)

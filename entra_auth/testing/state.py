@@ -184,6 +184,7 @@ class State:
     challenged_uti_of: dict[str, set[str]] = field(default_factory=dict)  # by user oid
     required_acrs: str | None = None
     throttle_counts: dict[str, int] = field(default_factory=dict)  # /v1.0/throttled, by key
+    token_issuers: dict[str, Any] = field(default_factory=dict)  # external issuers, by iss
     log: list[LoggedRequest] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
     tokens_issued: int = 0
@@ -201,6 +202,7 @@ class State:
             self.challenged_uti_of.clear()
             self.required_acrs = None
             self.throttle_counts.clear()
+            self.token_issuers.clear()
             self.log.clear()
             self.internal_errors.clear()
             self.tokens_issued = 0
