@@ -157,7 +157,8 @@ class Settings:
         revoke_rotated_refresh_tokens: When True a redeemed refresh token stops working
             (Entra keeps it valid until it expires: False).
         auto_approve: Skip the sign-in page: sign in the ``login_hint`` user (else the first
-            user) and grant consent.
+            user) and grant consent; device codes are approved for the first user as soon as
+            they are issued.
         issue_refresh_tokens: Send ``refresh_token`` to user flows.
         cae_requires_capability: Only challenge revoked tokens whose client declared the
             ``CP1`` capability (``xms_cc``), as Graph does; False challenges every token.

@@ -241,3 +241,15 @@ def test_httpx_clients_run_graph_code_unchanged(emu: Emulator) -> None:
             return int(reply.status_code)
 
     assert asyncio.run(main()) == 200
+
+
+def test_auto_approve_completes_a_device_code_flow_unattended(emu: Emulator) -> None:
+    emu.settings.auto_approve = True
+    app = msal.PublicClientApplication(PUBLIC_CLIENT_ID, authority=emu.authority(),
+                                       http_client=emu.requests_session(),
+                                       instance_discovery=False)
+    flow = app.initiate_device_flow(["User.Read"])
+    result = app.acquire_token_by_device_flow(flow)
+    claims = result.get("id_token_claims", {})
+    assert claims.get("preferred_username") == emu.config.users[0].username, result
+    assert len(emu.requests_to("token")) == 1  # approved before the first poll
