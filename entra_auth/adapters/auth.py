@@ -86,14 +86,18 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
 
         Raises:
             TypeError: ``scopes`` is a string rather than a list.
-            ValueError: No scopes, an unknown ``fallback``, a fallback the app can't run, or
-                scopes from which no host can be derived (pass ``allowed_hosts``).
+            ValueError: No scopes, scopes Entra would refuse (a resource URL such as
+                ``https://graph.microsoft.com``, ``.default`` mixed with other scopes, scopes
+                of two resources: the message says what to pass), an unknown ``fallback``, a
+                fallback the app can't run, or scopes from which no host can be derived (pass
+                ``allowed_hosts``).
         """
         if isinstance(scopes, str):
             raise TypeError("scopes must be a list of strings, e.g. ['User.Read']")
         scope_list = [s for s in scopes if isinstance(s, str) and s.strip()]
         if not scope_list or len(scope_list) != len(list(scopes)):
             raise ValueError("scopes must be a non-empty list of non-empty strings")
+        _check_scope_shape(scope_list)
         if fallback is not None:
             if fallback not in _FALLBACK_METHODS:
                 raise ValueError("fallback must be 'device', 'interactive' or None")
@@ -377,3 +381,12 @@ def _raise_mapped(exc: Exception, challenged: Any) -> None:
     else:
         cause = requests.HTTPError("401 from the resource", response=challenged)
     raise error from cause
+
+
+def _check_scope_shape(scopes: list[str]) -> None:
+    """Refuse, at construction, scopes Entra is sure to refuse at the first request."""
+    from ..protocol.scope_shape import scope_shape_problem
+
+    problem = scope_shape_problem(scopes)
+    if problem is not None:
+        raise ValueError(f"scopes {scopes!r}: {problem}")
