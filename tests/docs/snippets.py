@@ -87,7 +87,7 @@ _ALIASES = ("common", "organizations", "consumers")
 
 # (pattern, replacement-description) pairs, documented in the module docstring.
 SUBSTITUTIONS = [
-    (r'https://login\.microsoftonline\.com/([^"\s/]+)', "the emulator's authority"),
+    (r'https://login\.microsoftonline\.com/(<[^>"]*>|[^"\s/]+)', "the emulator's authority"),
     (r'(ConfidentialClientApplication\(\s*)"(?:your[-_])?client[-_]id"', "WEB_APP_ID"),
     (r'client_credential="secret"', "WEB_APP_SECRET"),
     (r'(PublicClientApplication\(\s*)"(?:your[-_])?client[-_]id"', "PUBLIC_CLIENT_ID"),
