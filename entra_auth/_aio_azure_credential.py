@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -41,6 +41,7 @@ class EntraTokenCredential:
         *,
         account: Mapping[str, Any] | str | None = None,
         clock: Callable[[], float] = time.time,
+        additionally_allowed_tenants: Iterable[str] | None = None,
         _user_assertion: str | None = None,
     ) -> None:
         """Wrap an ``entra_auth.aio`` application (or a sync one, called in a thread).
@@ -49,15 +50,21 @@ class EntraTokenCredential:
             app: The application.
             account: The user whose tokens to get (see the sync class).
             clock: Seconds since the epoch.
+            additionally_allowed_tenants: Other tenants ``get_token(tenant_id=...)`` may ask
+                for (see the sync class).
         """
         self._core = _CredentialCore(app, account=account, user_assertion=_user_assertion,
-                                     clock=clock)
+                                     clock=clock,
+                                     additionally_allowed_tenants=additionally_allowed_tenants)
 
     @classmethod
     def on_behalf_of(cls, app: Any, user_assertion: str, *,
-                     clock: Callable[[], float] = time.time) -> EntraTokenCredential:
+                     clock: Callable[[], float] = time.time,
+                     additionally_allowed_tenants: Iterable[str] | None = None,
+                     ) -> EntraTokenCredential:
         """A credential calling downstream APIs as the user whose token a web API received."""
-        return cls(app, clock=clock, _user_assertion=user_assertion)
+        return cls(app, clock=clock, additionally_allowed_tenants=additionally_allowed_tenants,
+                   _user_assertion=user_assertion)
 
     def __repr__(self) -> str:
         return f"aio.EntraTokenCredential(kind={self._core.kind!r})"

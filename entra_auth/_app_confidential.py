@@ -27,6 +27,7 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         forwarded_client_claims: str | None = None,
         *,
         data: Mapping[str, str] | None = None,
+        force_refresh: bool = False,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """A token for the app itself (client credentials), from the cache when fresh.
@@ -40,6 +41,8 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
                 merged into the request's ``claims``; unlike ``claims_challenge`` the token
                 is cached, keyed on this value.
             data: Extra form fields to send (msal's ``data=``); they key the cache too.
+            force_refresh: Bypasses the cached access token (a resource rejected it).
+                An entra_auth extension: msal refuses this argument.
 
         Returns:
             A token result (``token_source`` ``cache`` or ``identity_provider``) or an
@@ -54,12 +57,14 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         extras = build_extras(data, fmi_path=fmi_path,
                               forwarded_client_claims=forwarded_client_claims)
         hit = app_flows.for_client_cached(
-            self._ctx, self.authority, scopes, claims_challenge, extras)
+            self._ctx, self.authority, scopes, claims_challenge, extras=extras,
+            force_refresh=force_refresh)
         if hit is not None:
             return hit
         self._warn_if_multi_tenant()
         return self._result(self._run(app_flows.for_client(
-            self._ctx, self.authority, scopes, claims_challenge, extras)))
+            self._ctx, self.authority, scopes, claims_challenge, extras=extras,
+            force_refresh=force_refresh)))
 
     def remove_tokens_for_client(self) -> None:
         """Remove the app-only tokens :meth:`acquire_token_for_client` cached."""
@@ -73,6 +78,7 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         forwarded_client_claims: str | None = None,
         *,
         data: Mapping[str, str] | None = None,
+        force_refresh: bool = False,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Exchange an incoming user token for one to call a downstream API.
@@ -87,6 +93,8 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
             forwarded_client_claims: Claims (a JSON object string) merged into the request's
                 ``claims``; the token is cached, keyed on this value.
             data: Extra form fields to send (msal's ``data=``); they key the cache too.
+            force_refresh: Bypasses the cached access token, as when a resource rejected it
+                (an entra_auth extension).
 
         Raises:
             ValueError: a malformed ``forwarded_client_claims`` or ``data``.
@@ -95,4 +103,5 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         reject_unknown_kwargs("acquire_token_on_behalf_of", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         return self._result(self._run(app_flows.obo(
-            self._ctx, self.authority, user_assertion, scopes, claims_challenge, extras)))
+            self._ctx, self.authority, user_assertion, scopes, claims_challenge,
+            extras=extras, force_refresh=force_refresh)))

@@ -382,33 +382,38 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         forwarded_client_claims: str | None = None,
         *,
         data: Mapping[str, str] | None = None,
+        force_refresh: bool = False,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """A token for the app itself (client credentials), from the cache when fresh.
 
         Takes the sync method's arguments (``fmi_path``, ``forwarded_client_claims``,
-        ``data``); any other keyword is a ``TypeError``.
+        ``data``, and ``force_refresh``, an entra_auth extension that bypasses the cached
+        access token); any other keyword is a ``TypeError``.
         """
         reject_unknown_kwargs("acquire_token_for_client", kwargs)
         extras = build_extras(data, fmi_path=fmi_path,
                               forwarded_client_claims=forwarded_client_claims)
         if self._cache_scope is None:
-            return await self._for_client(scopes, claims_challenge, extras)
+            return await self._for_client(scopes, claims_challenge, extras, force_refresh)
         tenant = await self._realm(self.authority)
         return await self._cached(
-            lambda: self._for_client(scopes, claims_challenge, extras),
+            lambda: self._for_client(scopes, claims_challenge, extras, force_refresh),
             client_id=self.client_id, tenant=tenant)
 
     async def _for_client(
-        self, scopes: list[str], claims_challenge: str | None, extras: Extras
+        self, scopes: list[str], claims_challenge: str | None, extras: Extras,
+        force_refresh: bool = False,
     ) -> dict[str, Any]:
         hit = app_flows.for_client_cached(
-            self._ctx, self.authority, scopes, claims_challenge, extras)
+            self._ctx, self.authority, scopes, claims_challenge, extras=extras,
+            force_refresh=force_refresh)
         if hit is not None:
             return hit
         self._warn_if_multi_tenant()
         return self._result(await self._run(app_flows.for_client(
-            self._ctx, self.authority, scopes, claims_challenge, extras)))
+            self._ctx, self.authority, scopes, claims_challenge, extras=extras,
+            force_refresh=force_refresh)))
 
     async def remove_tokens_for_client(self) -> None:
         """Remove the app-only tokens :meth:`acquire_token_for_client` cached.
@@ -428,12 +433,17 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         forwarded_client_claims: str | None = None,
         *,
         data: Mapping[str, str] | None = None,
+        force_refresh: bool = False,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """Exchange an incoming user token for one to call a downstream API (see the sync one)."""
+        """Exchange an incoming user token for one to call a downstream API (see the sync one).
+
+        ``force_refresh`` (an entra_auth extension) bypasses the cached access token.
+        """
         reject_unknown_kwargs("acquire_token_on_behalf_of", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         return self._result(await self._cached(
             lambda: self._run(app_flows.obo(
-                self._ctx, self.authority, user_assertion, scopes, claims_challenge, extras)),
+                self._ctx, self.authority, user_assertion, scopes, claims_challenge,
+                extras=extras, force_refresh=force_refresh)),
             client_id=self.client_id, user_assertion=user_assertion))

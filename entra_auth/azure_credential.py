@@ -8,23 +8,54 @@ twin is ``entra_auth.aio.EntraTokenCredential``.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, NamedTuple, TypedDict
 
-from .errors import InteractionRequiredError, ProtocolError, TokenRequestError
+from .errors import EntraAuthError, InteractionRequiredError, ProtocolError, TokenRequestError
+from .protocol.authority import check_tenant_id
 
 __all__ = [
+    "ADDITIONALLY_ALLOWED_TENANTS_ENV",
     "AccessToken",
     "AccessTokenInfo",
     "EntraTokenCredential",
+    "TenantNotAllowedError",
     "TokenRequestOptions",
 ]
 
+# azure-identity's variable: tenants (";"-separated, or "*") a credential may get tokens for
+ADDITIONALLY_ALLOWED_TENANTS_ENV = "AZURE_ADDITIONALLY_ALLOWED_TENANTS"
+
 _INTERACTION = frozenset({"interaction_required", "invalid_grant", "login_required",
                           "consent_required", "no_account", "insufficient_claims"})
+
+
+class TenantNotAllowedError(EntraAuthError):
+    """``get_token`` named a tenant this credential is not configured to get tokens for.
+
+    azure-identity raises ``ClientAuthenticationError`` in this case; nothing was sent.
+    """
+
+
+def allowed_tenants(configured: Iterable[str] | None) -> frozenset[str]:
+    """The lowercased ``additionally_allowed_tenants``, from the argument or the environment.
+
+    Raises:
+        ValueError: An entry is neither ``"*"`` nor a valid tenant id or domain.
+    """
+    if configured is None:
+        text = os.environ.get(ADDITIONALLY_ALLOWED_TENANTS_ENV, "")
+        configured = text.replace(",", ";").split(";")
+    elif isinstance(configured, str):
+        raise TypeError("additionally_allowed_tenants must be a list of tenants, not a string")
+    entries = {str(t).strip() for t in configured if t and str(t).strip()}
+    for entry in entries - {"*"}:
+        check_tenant_id(entry, "additionally_allowed_tenants entry")
+    return frozenset(e.lower() for e in entries)
 
 
 class AccessToken(NamedTuple):
@@ -128,7 +159,9 @@ class _CredentialCore:
         account: Mapping[str, Any] | str | None = None,
         user_assertion: str | None = None,
         clock: Callable[[], float] = time.time,
+        additionally_allowed_tenants: Iterable[str] | None = None,
     ) -> None:
+        self.allowed_tenants = allowed_tenants(additionally_allowed_tenants)
         confidential = hasattr(app, "acquire_token_for_client")
         if user_assertion is not None:
             if not hasattr(app, "acquire_token_on_behalf_of"):
@@ -192,11 +225,20 @@ class _CredentialCore:
     def _authority_for(self, tenant_id: str | None) -> str | None:
         if not tenant_id:
             return None
+        # The tenant usually comes from a resource's 401 challenge: it must not be able to
+        # reshape the token endpoint's URL, nor send the refresh token to a tenant of its choice.
+        check_tenant_id(tenant_id, "tenant_id")
         authority = self.app.authority
         url = str(getattr(authority, "url", authority))
         tenant = str(getattr(authority, "tenant", url.rstrip("/").rsplit("/", 1)[-1]))
-        if tenant.lower() == tenant_id.lower():
-            return None
+        if tenant.lower() == tenant_id.lower() or tenant.lower() == "adfs":
+            return None  # ADFS has one tenant (azure-identity ignores tenant_id there too)
+        if "*" not in self.allowed_tenants and tenant_id.lower() not in self.allowed_tenants:
+            raise TenantNotAllowedError(
+                "tenant_not_allowed",
+                f"this credential is not configured to get tokens for tenant {tenant_id!r}; "
+                "add it to additionally_allowed_tenants (or $AZURE_ADDITIONALLY_ALLOWED_TENANTS)"
+                ", or \"*\" to allow any tenant")
         if self.kind != "user":
             raise ValueError(
                 f"this credential's application is for tenant {tenant!r}; "
@@ -226,6 +268,7 @@ class EntraTokenCredential:
         *,
         account: Mapping[str, Any] | str | None = None,
         clock: Callable[[], float] = time.time,
+        additionally_allowed_tenants: Iterable[str] | None = None,
         _user_assertion: str | None = None,
     ) -> None:
         """Wrap an application.
@@ -237,18 +280,26 @@ class EntraTokenCredential:
                 a username. Default: app-only for a confidential application, the single
                 cached account for a public one.
             clock: Seconds since the epoch (used to turn ``expires_in`` into ``expires_on``).
+            additionally_allowed_tenants: Tenants besides the application's own that
+                ``get_token(tenant_id=...)`` may ask for (``"*"``: any). Default: the
+                ``;``-separated ``AZURE_ADDITIONALLY_ALLOWED_TENANTS`` variable, else none.
 
         Raises:
-            ValueError: An on-behalf-of credential without a confidential application.
+            ValueError: An on-behalf-of credential without a confidential application, or an
+                allowed tenant that is not a tenant id or domain.
         """
         self._core = _CredentialCore(app, account=account, user_assertion=_user_assertion,
-                                     clock=clock)
+                                     clock=clock,
+                                     additionally_allowed_tenants=additionally_allowed_tenants)
 
     @classmethod
     def on_behalf_of(cls, app: Any, user_assertion: str, *,
-                     clock: Callable[[], float] = time.time) -> EntraTokenCredential:
+                     clock: Callable[[], float] = time.time,
+                     additionally_allowed_tenants: Iterable[str] | None = None,
+                     ) -> EntraTokenCredential:
         """A credential calling downstream APIs as the user whose token a web API received."""
-        return cls(app, clock=clock, _user_assertion=user_assertion)
+        return cls(app, clock=clock, additionally_allowed_tenants=additionally_allowed_tenants,
+                   _user_assertion=user_assertion)
 
     def __repr__(self) -> str:
         return f"EntraTokenCredential(kind={self._core.kind!r})"
@@ -266,13 +317,16 @@ class EntraTokenCredential:
         Args:
             scopes: E.g. ``"https://graph.microsoft.com/.default"``.
             claims: A claims challenge (decoded JSON) to satisfy; bypasses cached tokens.
-            tenant_id: Another tenant for a user's token (silent, same cloud).
+            tenant_id: Another tenant for a user's token (silent, same cloud); it must be
+                the application's own or one of ``additionally_allowed_tenants``.
             enable_cae: Accepted for compatibility; CAE depends on the application's
                 ``client_capabilities``.
 
         Raises:
             InteractionRequiredError: The user must sign in (no account, revoked session).
             TokenRequestError: The identity provider refused the request.
+            TenantNotAllowedError: ``tenant_id`` is not an allowed tenant (nothing was sent).
+            ValueError: ``tenant_id`` is not a tenant id or domain.
         """
         info = self.get_token_info(*scopes, options=_options(claims, tenant_id, enable_cae))
         return AccessToken(info.token, info.expires_on)

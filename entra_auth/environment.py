@@ -19,6 +19,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from .errors import EntraAuthError
+from .protocol.authority import check_tenant_id
 
 __all__ = [
     "EnvironmentConfigError",
@@ -46,7 +47,6 @@ _PRECEDENCE: tuple[tuple[Kind, str], ...] = (
     ("client_secret", SECRET), ("client_certificate", CERT_PATH),
     ("workload_identity", TOKEN_FILE),
 )
-_TENANT_RE = re.compile(r"^[A-Za-z0-9.-]+$")
 
 
 class EnvironmentConfigError(EntraAuthError, ValueError):
@@ -240,10 +240,12 @@ def read_environment(
             " and ".join(missing) + (" is" if len(missing) == 1 else " are")
             + f" not set (needed with {var})", missing=missing)
     tenant_id = env[TENANT_ID].strip()
-    if not _TENANT_RE.match(tenant_id):
+    try:
+        check_tenant_id(tenant_id)
+    except ValueError:
         raise EnvironmentConfigError(
             f"{TENANT_ID} must be a tenant id or domain (letters, digits, '.', '-')",
-            conflicting=[TENANT_ID])
+            conflicting=[TENANT_ID]) from None
     authority = f"{_authority_host(env.get(AUTHORITY_HOST))}/{tenant_id}"
     used = [CLIENT_ID, TENANT_ID, var] + [v for v in (AUTHORITY_HOST,) if v in env]
     credential: Any

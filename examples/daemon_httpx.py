@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                            "AZURE_CLIENT_SECRET": WEB_APP_SECRET,
                            "AZURE_AUTHORITY_HOST": emu.base_url,
                            "REQUESTS_CA_BUNDLE": str(emu.ca_bundle)})
-        url = args.url if urlsplit(args.url).hostname == "127.0.0.1" else emu.echo_url
+        url = args.url if urlsplit(args.url).hostname == "127.0.0.1" else emu.users_url
         return run(url, args.scope, args.times)
 
 

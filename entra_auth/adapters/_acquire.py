@@ -1,7 +1,8 @@
 """How the adapter gets a token from an application: an I/O-free flow of application calls.
 
-The flow yields :class:`AppCall` (a method of the MSAL-compatible public API) and
-:class:`ShowMessage` (device-code instructions); a sync driver calls, an async one awaits.
+The flow yields :class:`AppCall` (a method of the MSAL-compatible public API),
+:class:`ShowMessage` (device-code instructions) and :class:`ForgetToken` (drop a rejected
+access token from an msal application's cache); a sync driver calls, an async one awaits.
 The same flow therefore serves sync and ``entra_auth.aio`` applications.
 """
 
@@ -23,6 +24,8 @@ __all__ = [
     "AccountSpec",
     "AppCall",
     "Fallback",
+    "Force",
+    "ForgetToken",
     "ShowMessage",
     "TokenRecord",
     "TokenSource",
@@ -73,6 +76,33 @@ class ShowMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class ForgetToken:
+    """Remove this access token from the application's token cache (it was rejected)."""
+
+    token: str
+
+    def __repr__(self) -> str:
+        return "ForgetToken(...)"
+
+
+@dataclass(frozen=True, slots=True)
+class Force:
+    """Get a token past the application's cached access token (the resource refused it).
+
+    ``rejected`` is the refused token, if known; ``by_argument`` says the application's
+    ``acquire_token_for_client``/``acquire_token_on_behalf_of`` take ``force_refresh``
+    (entra_auth's do; msal's client credentials refuse it, so the token is removed from
+    its cache first, and its on-behalf-of has no token cache to bypass).
+    """
+
+    rejected: str | None
+    by_argument: bool
+
+    def __repr__(self) -> str:
+        return f"Force(by_argument={self.by_argument})"
+
+
+@dataclass(frozen=True, slots=True)
 class TokenSource:
     """Where tokens come from: a user (silent + fallback), the app itself, or on-behalf-of."""
 
@@ -92,6 +122,7 @@ class TokenRecord:
     refresh_at: float
     claims: str | None = None
     username: str | None = None
+    forced_at: float | None = None  # when a forced re-acquisition got it
 
     def usable(self, now: float) -> bool:
         return now < self.expires_at - EXPIRY_SKEW
@@ -100,7 +131,9 @@ class TokenRecord:
         return f"TokenRecord(expires_at={self.expires_at:.0f})"
 
 
-def record_from_result(result: object, now: float, claims: str | None) -> TokenRecord:
+def record_from_result(
+    result: object, now: float, claims: str | None, forced: bool = False
+) -> TokenRecord:
     """Turn a successful MSAL-style result into a :class:`TokenRecord`.
 
     Raises:
@@ -128,7 +161,8 @@ def record_from_result(result: object, now: float, claims: str | None) -> TokenR
     if isinstance(claims_map, Mapping):
         name = claims_map.get("preferred_username") or claims_map.get("upn")
         username = name if isinstance(name, str) else None
-    return TokenRecord(token, expires_at, refresh_at, claims, username)
+    return TokenRecord(token, expires_at, refresh_at, claims, username,
+                       now if forced else None)
 
 
 def _raise_for(result: object, claims: str | None) -> None:
@@ -191,8 +225,13 @@ def acquire_flow(
     scopes: Sequence[str],
     claims: str | None,
     remembered_username: str | None = None,
-) -> Generator[AppCall | ShowMessage, Any, Mapping[str, Any]]:
+    force: Force | None = None,
+) -> Generator[AppCall | ShowMessage | ForgetToken, Any, Mapping[str, Any]]:
     """Get a token result for ``scopes``, answering ``claims`` when given.
+
+    With ``force``, the application's cached access token is bypassed: ``force_refresh``
+    for silent acquisition (the refresh token is redeemed), and for client credentials and
+    on-behalf-of when the application takes it.
 
     Returns the application's successful result dict.
 
@@ -202,28 +241,31 @@ def acquire_flow(
         TokenRequestError: The identity provider refused the request.
     """
     scope_list = list(scopes)
+    app_kwargs: dict[str, Any] = {"claims_challenge": claims}
+    if force is not None and force.by_argument:
+        app_kwargs["force_refresh"] = True
+    if (force is not None and not force.by_argument and force.rejected is not None
+            and source.kind != "user"):
+        # The app can't be told to bypass its cache: take the rejected token out of it.
+        yield ForgetToken(force.rejected)
     if source.kind == "obo":
         result = yield AppCall(
-            "acquire_token_on_behalf_of",
-            (source.user_assertion, scope_list),
-            {"claims_challenge": claims},
+            "acquire_token_on_behalf_of", (source.user_assertion, scope_list), app_kwargs
         )
         _raise_for(result, claims)
         return result  # type: ignore[no-any-return]
     if source.kind == "app":
-        result = yield AppCall(
-            "acquire_token_for_client", (scope_list,), {"claims_challenge": claims}
-        )
+        result = yield AppCall("acquire_token_for_client", (scope_list,), app_kwargs)
         _raise_for(result, claims)
         return result  # type: ignore[no-any-return]
 
     account, error, description = yield from _resolve_account(source.account, remembered_username)
     if account is not None:
-        result = yield AppCall(
-            "acquire_token_silent_with_error",
-            (scope_list, account),
-            {"claims_challenge": claims},
-        )
+        silent_kwargs: dict[str, Any] = {"claims_challenge": claims}
+        if force is not None:
+            silent_kwargs["force_refresh"] = True
+        result = yield AppCall("acquire_token_silent_with_error", (scope_list, account),
+                               silent_kwargs)
         if isinstance(result, Mapping) and "access_token" in result:
             return result
         if result is None:

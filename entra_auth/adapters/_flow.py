@@ -2,7 +2,9 @@
 
 The flow yields :class:`NeedToken` and :class:`SendWithToken`; the requests adapter and both
 httpx paths drive it, so the challenge logic exists once. A claims challenge is answered by
-re-acquiring with ``claims_challenge`` and re-sending once; a second 401 goes to the caller.
+re-acquiring with ``claims_challenge`` and re-sending once; a plain 401 that rejects the token
+(``invalid_token``, no claims) by re-acquiring past the cached access token and re-sending
+once. A second 401 goes to the caller.
 The adapters run :func:`request_flow`'s first steps inline (check, token, send) and build
 :func:`challenge_flow` only when :func:`may_be_challenge` says a response needs it.
 """
@@ -14,7 +16,7 @@ from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Union
 
-from ..protocol.www_authenticate import find_claims_challenge
+from ..protocol.www_authenticate import find_claims_challenge, rejects_token
 from .policy import DestinationPolicy, same_origin
 
 __all__ = [
@@ -27,10 +29,15 @@ logger = logging.getLogger("entra_auth.adapters")
 
 @dataclass(frozen=True, slots=True)
 class NeedToken:
-    """Get an access token; ``claims``/``rejected`` are set when answering a challenge."""
+    """Get an access token; ``claims``/``rejected`` are set when answering a challenge.
+
+    ``force`` asks for a token other than ``rejected`` from past the application's cached
+    access token (the resource refused ``rejected`` without a claims challenge).
+    """
 
     claims: str | None = None
     rejected: str | None = None
+    force: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +89,7 @@ def challenge_flow(
     url: str, token: str, response: ResponseInfo, replayable: bool
 ) -> RequestFlow:
     """After ``response`` to a request to ``url`` sent with ``token``: answer a claims
-    challenge (yield NeedToken, then SendWithToken once), or end."""
+    challenge or a rejected token (yield NeedToken, then SendWithToken once), or end."""
     if not may_be_challenge(response.status_code):
         return
     if not same_origin(response.url, url):
@@ -94,6 +101,8 @@ def challenge_flow(
         logger.warning("ignoring a claims challenge whose claims can't be decoded: %s", exc)
         return
     if challenge is None:
+        if rejects_token(response.www_authenticate):
+            yield from _answer_rejection(token, replayable)
         return
     logger.info("answering a claims challenge (error=%s)", challenge.error)
     new_token = yield NeedToken(challenge.claims, token)
@@ -103,6 +112,26 @@ def challenge_flow(
         # The new token is cached, so the caller's own retry succeeds.
         logger.warning(
             "not re-sending a challenged request whose body is a stream; "
+            "the 401 is returned and a fresh token is ready for a retry"
+        )
+        return
+    yield SendWithToken(new_token)
+
+
+def _answer_rejection(token: str, replayable: bool) -> RequestFlow:
+    # The cache deemed the token valid (a clock ahead, a revocation without CAE...): ask
+    # for another one once, past the application's cached access token.
+    logger.info("the resource rejected the access token; acquiring a new one")
+    new_token = yield NeedToken(None, token, force=True)
+    assert isinstance(new_token, str)
+    if new_token == token:
+        # This token has had its one forced refresh, or the application can't bypass its
+        # cache: re-sending would only be refused again.
+        logger.info("no other token to offer; the 401 goes back to the caller")
+        return
+    if not replayable:
+        logger.warning(
+            "not re-sending a rejected request whose body is a stream; "
             "the 401 is returned and a fresh token is ready for a retry"
         )
         return

@@ -1,7 +1,8 @@
 """``EntraAuth``: bearer tokens from an Entra application for requests and httpx (sync and async).
 
 Attaches tokens silently, refreshes ahead of expiry, answers Continuous Access Evaluation
-claims challenges once, and falls back to a configured device-code or browser sign-in.
+claims challenges once, replaces a token a resource rejects (once per token), and falls back
+to a configured device-code or browser sign-in.
 Token requests go through the application's own transport, never the decorated session.
 """
 
@@ -85,14 +86,18 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
 
         Raises:
             TypeError: ``scopes`` is a string rather than a list.
-            ValueError: No scopes, an unknown ``fallback``, a fallback the app can't run, or
-                scopes from which no host can be derived (pass ``allowed_hosts``).
+            ValueError: No scopes, scopes Entra would refuse (a resource URL such as
+                ``https://graph.microsoft.com``, ``.default`` mixed with other scopes, scopes
+                of two resources: the message says what to pass), an unknown ``fallback``, a
+                fallback the app can't run, or scopes from which no host can be derived (pass
+                ``allowed_hosts``).
         """
         if isinstance(scopes, str):
             raise TypeError("scopes must be a list of strings, e.g. ['User.Read']")
         scope_list = [s for s in scopes if isinstance(s, str) and s.strip()]
         if not scope_list or len(scope_list) != len(list(scopes)):
             raise ValueError("scopes must be a non-empty list of non-empty strings")
+        _check_scope_shape(scope_list)
         if fallback is not None:
             if fallback not in _FALLBACK_METHODS:
                 raise ValueError("fallback must be 'device', 'interactive' or None")
@@ -160,6 +165,10 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
         Raises:
             InteractionRequiredError: No token can be had silently and no fallback is set.
             TokenRequestError: The identity provider refused the request.
+            TransportFailure: The token request did not complete (its method, URL and cause
+                are in the message).
+            TypeError: The application is an ``entra_auth.aio`` one: use
+                ``await get_token_async()``.
         """
         return self._token_sync(NeedToken())
 
@@ -168,21 +177,25 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
         return await self._token_async(NeedToken())
 
     def invalidate(self) -> None:
-        """Drop the token the adapter holds; the next request asks the application again."""
+        """Drop the token the adapter holds (a resource refused it).
+
+        The next acquisition bypasses the application's cached access token once: the user's
+        refresh token is redeemed, or an app-only / on-behalf-of token requested anew.
+        """
         self._provider.invalidate()
 
     # -- token acquisition, with errors mapped to entra_auth.errors ---------------------------
 
     def _token_sync(self, need: NeedToken, challenged: Any = None) -> str:
         try:
-            return self._provider.token_sync(need.claims, need.rejected)
+            return self._provider.token_sync(need.claims, need.rejected, need.force)
         except Exception as exc:
             _raise_mapped(exc, challenged)
             raise
 
     async def _token_async(self, need: NeedToken, challenged: Any = None) -> str:
         try:
-            return await self._provider.token_async(need.claims, need.rejected)
+            return await self._provider.token_async(need.claims, need.rejected, need.force)
         except Exception as exc:
             _raise_mapped(exc, challenged)
             raise
@@ -330,15 +343,32 @@ def _httpx_replayable(request: httpx.Request) -> bool:
     return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
 
 
+def _foreign_failure(exc: Exception) -> TransportFailure:
+    """A TransportFailure for what the application raised (msal lets requests' exceptions
+    through): ``METHOD URL: cause`` for a recognised network failure, else only the type
+    (an unknown exception's text might hold a secret)."""
+    from ..transport.failures import describe, request_failure
+
+    failure = describe(exc)
+    if failure.kind == "other":
+        return TransportFailure(
+            "token_request_failed", f"{type(exc).__name__} while acquiring a token")
+    request: Any = None
+    with contextlib.suppress(Exception):  # httpx raises when an exception has no request
+        request = getattr(exc, "request", None)
+    method, url = getattr(request, "method", None), getattr(request, "url", None)
+    if isinstance(method, str) and url is not None:
+        return TransportFailure("transport_error", request_failure(method, str(url), exc))
+    return TransportFailure("transport_error", f"token request failed: {failure.cause}")
+
+
 def _raise_mapped(exc: Exception, challenged: Any) -> None:
     """Re-raise an acquisition failure as an entra_auth error, chained to the 401 it answered."""
     if isinstance(exc, (TypeError, ValueError)) and not isinstance(exc, EntraAuthError):
         return  # the caller's misuse: let it through as is
     error = exc
     if not isinstance(exc, EntraAuthError):
-        error = TransportFailure(
-            "token_request_failed", f"{type(exc).__name__} while acquiring a token"
-        )
+        error = _foreign_failure(exc)
     if challenged is None:
         if error is exc:
             return
@@ -346,8 +376,17 @@ def _raise_mapped(exc: Exception, challenged: Any) -> None:
     cause: Exception
     if isinstance(challenged, httpx.Response):
         cause = httpx.HTTPStatusError(
-            "401 claims challenge", request=challenged.request, response=challenged
+            "401 from the resource", request=challenged.request, response=challenged
         )
     else:
-        cause = requests.HTTPError("401 claims challenge", response=challenged)
+        cause = requests.HTTPError("401 from the resource", response=challenged)
     raise error from cause
+
+
+def _check_scope_shape(scopes: list[str]) -> None:
+    """Refuse, at construction, scopes Entra is sure to refuse at the first request."""
+    from ..protocol.scope_shape import scope_shape_problem
+
+    problem = scope_shape_problem(scopes)
+    if problem is not None:
+        raise ValueError(f"scopes {scopes!r}: {problem}")

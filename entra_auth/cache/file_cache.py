@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 from ..errors import CacheError
+from ._fs_safety import ensure_private_directory, open_nofollow
 from .encryption import CacheEncryption, is_encrypted
 from .locking import FileLock
 from .serializable import SerializableTokenCache
@@ -56,8 +57,9 @@ class FileTokenCache(SerializableTokenCache):
       and is left untouched.
 
     Args:
-        path: the cache file (``~`` is expanded). Its directory is created (mode 0700) if
-            missing.
+        path: the cache file (``~`` is expanded). Missing directories are created with mode
+            0700; a directory on the way that another user owns or could write is refused,
+            and so is a symlink at the cache or lock path.
         encryption: a :class:`~entra_auth.cache.encryption.CacheEncryption` (e.g.
             ``CacheEncryption.from_env()`` or ``.from_keyring()``) or a raw 16/24/32-byte
             AES key; None stores plaintext JSON.
@@ -69,6 +71,7 @@ class FileTokenCache(SerializableTokenCache):
     Raises:
         CacheError: from any cache operation, when the file can't be read, decrypted, parsed,
             locked in time or written. A failed write leaves the previous file in place.
+            From the constructor, when the directory is unsafe (``cache_unsafe_directory``).
     """
 
     def __init__(
@@ -92,9 +95,9 @@ class FileTokenCache(SerializableTokenCache):
         self._io_lock = threading.RLock()
         self._stamp: _Stamp | None = None
         self._temps_checked = False
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o700, exist_ok=True)
+        ensure_private_directory(os.path.dirname(self.path))
+        # What an encrypted file is bound to: its resolved path (see CacheEncryption)
+        self._context = "entra_auth.FileTokenCache:" + os.path.realpath(self.path)
 
     def __repr__(self) -> str:
         return f"FileTokenCache({self.path!r}, encrypted={self._encryption is not None})"
@@ -153,7 +156,7 @@ class FileTokenCache(SerializableTokenCache):
             self._stamp = None
             return
         try:
-            with open(self.path, "rb") as f:
+            with open_nofollow(self.path) as f:
                 blob = f.read()
                 stamp = _stamp_of(os.fstat(f.fileno()))
         except FileNotFoundError:
@@ -176,7 +179,7 @@ class FileTokenCache(SerializableTokenCache):
         if self._encryption is not None:
             if not blob:
                 return ""
-            blob = self._encryption.decrypt(blob, source=self.path)
+            blob = self._encryption.decrypt(blob, source=self.path, context=self._context)
         elif is_encrypted(blob):
             raise CacheError(
                 "cache_encrypted",
@@ -209,7 +212,7 @@ class FileTokenCache(SerializableTokenCache):
             self._remove_stale_temps()
         data = text.encode("utf-8")
         if self._encryption is not None:
-            data = self._encryption.encrypt(data)
+            data = self._encryption.encrypt(data, context=self._context)
         directory = os.path.dirname(self.path)
         temp = os.path.join(
             directory, f".{os.path.basename(self.path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp"

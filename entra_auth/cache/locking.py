@@ -13,6 +13,7 @@ import time
 from types import TracebackType
 
 from ..errors import CacheError
+from ._fs_safety import O_NOFOLLOW, symlink_refusal
 
 __all__ = ["FileLock"]
 
@@ -79,9 +80,13 @@ class FileLock:
         if not self._thread_lock.acquire(timeout=self.timeout):
             raise self._timeout_error()
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            # O_NOFOLLOW: a symlink planted here must not make us create or lock its target
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | O_NOFOLLOW, 0o600)
         except OSError as exc:
             self._thread_lock.release()
+            refusal = symlink_refusal(self.path, exc)
+            if refusal is not None:
+                raise refusal from None
             raise CacheError(
                 "cache_lock_failed", f"cannot open the lock file {self.path}: {exc.strerror}"
             ) from None

@@ -77,7 +77,7 @@ class PartitionedTokenCache(TokenCache):
         if remove:
             change.deletes.append(name)
             return
-        change.sets[name] = self._codec.encode(entry)
+        change.sets[name] = self._codec.encode(entry, name)
         change.entries[name] = (section, entry)
         change.ttl_ms = max(change.ttl_ms, self._codec.ttl_ms(section, entry, now))
 

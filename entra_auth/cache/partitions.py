@@ -68,6 +68,10 @@ return old
 """
 
 
+def _context(field: str) -> str:
+    return "entra_auth.redis:" + field
+
+
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
 
@@ -100,7 +104,7 @@ class PartitionCodec:
         self.encryption = encryption
         self.key_makers = TokenCache().key_makers
         # decoded entries by raw value: a re-read partition parses only what changed
-        self._decoded: dict[bytes | str, Entry] = {}
+        self._decoded: dict[tuple[str, bytes | str], Entry] = {}
 
     # -- partition keys ---------------------------------------------------------------------
 
@@ -164,29 +168,31 @@ class PartitionCodec:
             raise ValueError(f"unknown credential type {section!r}")
         return f"{section}:{maker(**entry)}"
 
-    def encode(self, entry: Mapping[str, Any]) -> bytes | str:
-        """The stored value of an entry (compact JSON, encrypted when configured)."""
+    def encode(self, entry: Mapping[str, Any], field: str = "") -> bytes | str:
+        """The stored value of an entry (compact JSON, encrypted when configured, bound to
+        its hash ``field`` so that it can't be moved to another one)."""
         text = json.dumps(entry, separators=(",", ":"))
         if self.encryption is None:
             return text
-        return self.encryption.encrypt(text.encode("utf-8"))
+        return self.encryption.encrypt(text.encode("utf-8"), context=_context(field))
 
-    def decode(self, raw: bytes | str, source: str) -> Entry:
-        """The entry of a stored value (parsed once per distinct value)."""
-        found = self._decoded.get(raw)
+    def decode(self, raw: bytes | str, source: str, field: str = "") -> Entry:
+        """The entry of a stored value (parsed once per distinct field and value)."""
+        memo = (field, raw)
+        found = self._decoded.get(memo)
         if found is not None:
             return found
         data = raw
         if self.encryption is not None:
             if not isinstance(raw, bytes):
                 raise ValueError("encrypted entries need decode_responses=False")
-            data = self.encryption.decrypt(raw, source=source)
+            data = self.encryption.decrypt(raw, source=source, context=_context(field))
         entry = json.loads(data)
         if not isinstance(entry, dict):
             raise ValueError("an entry is not a JSON object")
         if len(self._decoded) > 65536:
             self._decoded.clear()
-        self._decoded[raw] = entry
+        self._decoded[memo] = entry
         return entry
 
     def build_view(self, flat: list[Any], source: str) -> TokenCache:
@@ -199,7 +205,7 @@ class PartitionCodec:
             section, sep, key = name.partition(":")
             if not sep:
                 continue
-            entry = dict(self.decode(flat[i + 1], source))
+            entry = dict(self.decode(flat[i + 1], source, name))
             sections.setdefault(section, {})[key] = entry
         view = TokenCache()
         view._store = EntryStore(sections)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 __all__ = [
+    "EXIT_CACHE",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_NETWORK",
@@ -35,6 +36,7 @@ EXIT_ERROR = 1  # the identity provider or the API said no
 EXIT_USAGE = 2  # bad arguments or configuration
 EXIT_NETWORK = 3  # could not reach the authority or the API (DNS, refused, TLS, timeout)
 EXIT_NOT_SIGNED_IN = 4  # no (matching) account in the cache: run `entra-auth login`
+EXIT_CACHE = 5  # the local token cache can't be used: unreadable, unsafe, locked (see _cache)
 EXIT_INTERRUPTED = 130
 
 # Microsoft Graph Command Line Tools: a public client Microsoft registers for exactly this.
@@ -178,7 +180,15 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+# How to trust a CA, as the CLI spells it (the library's hint names verify=).
+CLI_CA_HINT = ("to trust a private CA (the emulator's, a TLS-inspecting proxy's), pass its PEM "
+               "file with --ca-bundle FILE or ENTRA_AUTH_CA_BUNDLE")
+
+
 def _report(prog: str, message: str, details: list[str], verbose: bool) -> None:
+    from ..transport.failures import CA_HINT
+
+    message = message.replace(CA_HINT, CLI_CA_HINT)
     print(f"{prog}: error: {message}", file=sys.stderr)
     if verbose:
         for line in details:
@@ -213,6 +223,7 @@ def guarded(args: argparse.Namespace, body: Callable[[argparse.Namespace], int])
 def _classify(exc: Exception) -> tuple[int, str]:
     from ..environment import EnvironmentConfigError
     from ..errors import CacheError, EntraAuthError, InteractionRequiredError, TransportFailure
+    from ._cache import cache_problem
 
     text = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
     if isinstance(exc, EnvironmentConfigError):
@@ -222,19 +233,29 @@ def _classify(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, TransportFailure):
         return EXIT_NETWORK, f"network failure: {text}"
     if isinstance(exc, CacheError):
-        return EXIT_ERROR, f"token cache: {text}"
+        return EXIT_CACHE, cache_problem(exc)
     if isinstance(exc, EntraAuthError):
         return EXIT_ERROR, text
     if "requests" in sys.modules:
         import requests
 
-        if isinstance(exc, requests.exceptions.SSLError):
-            return EXIT_NETWORK, ("TLS verification failed (pass --ca-bundle for a private "
-                                  "CA such as the emulator's)")
         if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-            return EXIT_NETWORK, f"network failure: {type(exc).__name__}"
+            return EXIT_NETWORK, f"network failure: {network_failure(exc)}"
     if isinstance(exc, OSError):
         return EXIT_ERROR, f"{exc.strerror or text}"
     if isinstance(exc, ValueError):
         return EXIT_USAGE, text
     return EXIT_ERROR, f"unexpected {type(exc).__name__}: {text}"
+
+
+def network_failure(exc: BaseException, method: str | None = None, url: str | None = None) -> str:
+    """``METHOD URL: cause`` for a request that did not complete (from the exception's own
+    request when ``method``/``url`` are not given)."""
+    from ..transport.failures import describe, request_failure
+
+    request = getattr(exc, "request", None)
+    method = method or getattr(request, "method", None)
+    url = url or getattr(request, "url", None)
+    if isinstance(method, str) and isinstance(url, str):
+        return request_failure(method, url, exc)
+    return describe(exc).cause

@@ -64,7 +64,9 @@ def resolve_url(args: argparse.Namespace, url: str) -> str:
 def resolve_scopes(args: argparse.Namespace, url: str | None = None) -> list[str]:
     """``--scope``s, else ``--resource``/.default, else the URL's API, else Graph."""
     if args.scope:
-        return [s for item in args.scope for s in item.replace(",", " ").split()]
+        scopes = [s for item in args.scope for s in item.replace(",", " ").split()]
+        _check_scope_shape(scopes)
+        return scopes
     if args.resource:
         return [args.resource.rstrip("/") + "/.default"]
     if url is None:
@@ -77,6 +79,25 @@ def resolve_scopes(args: argparse.Namespace, url: str | None = None) -> list[str
             return [resource + "/.default"]
     raise CliError(f"cannot tell which scope to request for {host or url}; pass --scope or "
                    "--resource", EXIT_USAGE)
+
+
+def _example(resource: str) -> str:
+    return "User.Read" if resource.lower() == DEFAULT_GRAPH_URL else "PERMISSION"
+
+
+def _check_scope_shape(scopes: list[str]) -> None:
+    """A usage error naming what to pass instead of a scope Entra would refuse."""
+    from ..protocol.scope_shape import scope_shape_problem, suggest_for_scope
+
+    for scope in scopes:
+        if suggest_for_scope(scope) is not None and "://" in scope:
+            resource = scope.rstrip("/")
+            raise CliError(f"--scope {scope} is a resource, not a scope: pass --resource "
+                           f"{resource} (or --scope {resource}/.default), or a permission "
+                           f"such as --scope {resource}/{_example(resource)}", EXIT_USAGE)
+    problem = scope_shape_problem(scopes)
+    if problem is not None:
+        raise CliError(f"--scope: {problem}", EXIT_USAGE)
 
 
 def acquire(args: argparse.Namespace, scopes: list[str]) -> dict[str, Any]:
@@ -95,12 +116,28 @@ def acquire(args: argparse.Namespace, scopes: list[str]) -> dict[str, Any]:
     account = pick_account(app, getattr(args, "username", None))
     found = app.acquire_token_silent_with_error(scopes, account=account)
     if not found:
+        _check_application(app, scopes)
         raise CliError(f"no token for {' '.join(scopes)} in the cache; run "
                        "`entra-auth login --scope ...`", 4)
     if "access_token" not in found:
         fail_from_result(found, "token request failed")
     found["_account"] = account
     return dict(found)
+
+
+def _check_application(app: Any, scopes: list[str]) -> None:
+    """Nothing cached for this client id: a mistyped ``--client-id`` is the usual reason.
+
+    Ask the authority (a device-code request, never completed) whether it knows the
+    application, so its answer (AADSTS700016 "Application with identifier ... was not
+    found", or a confidential client's AADSTS7000218) names the application, as ``login``
+    does.
+    """
+    probe = app.initiate_device_flow(scopes=scopes)
+    if isinstance(probe, dict) and "user_code" not in probe and probe.get("error"):
+        if probe.get("error") == "transport_error":
+            fail_from_result(probe, "token request failed")
+        fail_from_result(probe, f"application {app.client_id}")
 
 
 def _managed_identity(args: argparse.Namespace, scopes: list[str]) -> dict[str, Any]:

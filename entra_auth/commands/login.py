@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any, TextIO
 
+from ._cache import check_cache
 from ._common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -19,6 +20,7 @@ from ._common import (
     add_common_arguments,
     add_scope_arguments,
     build_app,
+    cache_path,
     fail_from_result,
     guarded,
 )
@@ -45,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
 def _login(args: argparse.Namespace) -> int:
     app = build_app(args)
     scopes = resolve_scopes(args)
+    check_cache(app, cache_path(args))  # a cache that can't hold the sign-in fails first
     if args.browser:
         result = app.acquire_token_interactive(scopes, login_hint=args.login_hint,
                                                timeout=600)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ._common import (
     EXIT_ERROR,
+    EXIT_NETWORK,
     EXIT_OK,
     EXIT_USAGE,
     CliError,
@@ -20,9 +21,11 @@ from ._common import (
     add_common_arguments,
     add_scope_arguments,
     guarded,
+    network_failure,
     verify_setting,
 )
-from ._tokens import acquire, add_identity_arguments, resolve_scopes, resolve_url
+from ._destination import add_destination_arguments, check_destination
+from ._tokens import acquire, add_identity_arguments, graph_url, resolve_scopes, resolve_url
 
 __all__ = ["add_arguments", "run"]
 
@@ -39,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="base URL for relative paths and Graph's scope "
                              "[ENTRA_AUTH_GRAPH_URL; default https://graph.microsoft.com]")
     add_scope_arguments(parser, "default: from the URL")
+    add_destination_arguments(parser)
     add_account_argument(parser)
     add_identity_arguments(parser)
     add_common_arguments(parser)
@@ -98,6 +102,7 @@ def _rest(args: argparse.Namespace) -> int:
     method = str(args.command).upper()
     url = resolve_url(args, args.url)
     scopes = resolve_scopes(args, url)
+    check_destination(args, url, scopes, graph_url(args))  # before any token is requested
     headers = _headers(args.header)
     body = _body(args.body)
     if body is not None and not any(h.lower() == "content-type" for h in headers):
@@ -111,9 +116,13 @@ def _rest(args: argparse.Namespace) -> int:
     import requests
 
     # verify= per request: requests lets REQUESTS_CA_BUNDLE beat only a session's verify
-    response = requests.Session().request(method, url, data=body, headers=headers,
-                               verify=verify_setting(args), timeout=args.timeout,
-                               allow_redirects=False)
+    try:
+        response = requests.Session().request(method, url, data=body, headers=headers,
+                                              verify=verify_setting(args), timeout=args.timeout,
+                                              allow_redirects=False)
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        raise CliError(network_failure(exc, method, url), EXIT_NETWORK,
+                       [f"exception: {type(exc).__module__}.{type(exc).__name__}"]) from None
     text = response.text
     if text:
         print(_show(text))

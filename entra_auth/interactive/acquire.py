@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .browser import open_browser
+from .browser import open_browser_in_background
 from .listener import AsyncLoopbackListener, LoopbackListener
 
 __all__ = ["acquire_token_interactive", "acquire_token_interactive_async"]
@@ -22,6 +22,9 @@ __all__ = ["acquire_token_interactive", "acquire_token_interactive_async"]
 logger = logging.getLogger(__name__)
 
 _RESPONSE_MODES = ("form_post", "query")
+# Once the response is in, wait this long for a browser command that is about to exit (so
+# what it prints comes before our result); one still open (a text browser) is left running.
+_BROWSER_GRACE = 0.25
 
 
 @dataclass(frozen=True)
@@ -169,8 +172,9 @@ def acquire_token_interactive(
 
     Listens on ``127.0.0.1`` (redirect URI ``http://localhost:{port}``), builds the
     authorization request with ``app.initiate_auth_code_flow`` (PKCE, state and nonce come
-    from there), opens the browser, waits for the authorization response, and redeems it
-    with ``app.acquire_token_by_auth_code_flow``.
+    from there), opens the browser from a thread while it serves the listener (a ``BROWSER``
+    command that waits, such as a text-mode browser, is answered at once), waits for the
+    authorization response, and redeems it with ``app.acquire_token_by_auth_code_flow``.
 
     Args:
         app: A public client application with MSAL's ``initiate_auth_code_flow`` and
@@ -212,9 +216,12 @@ def acquire_token_interactive(
             return dict(flow)
         flow = _check_flow(flow)
         request.launching_ui()
-        open_browser(flow["auth_uri"])
+        # From a thread: webbrowser.open waits for a BROWSER command to exit, and that
+        # browser's redirect must be served meanwhile.
+        opener = open_browser_in_background(flow["auth_uri"])
         logger.debug("Waiting for the sign-in response at %s", listener.redirect_uri)
         auth_response = listener.wait_for_auth_response(flow["state"], request.timeout)
+    opener.join(_BROWSER_GRACE)
     if auth_response is None:
         return request.timeout_result()
     result: dict[str, Any] = app.acquire_token_by_auth_code_flow(
@@ -253,7 +260,8 @@ async def acquire_token_interactive_async(
 
     Same arguments and result. The listener runs on the event loop; the application's
     methods are awaited when they are coroutines and run in a worker thread otherwise, and
-    the browser is launched from a worker thread, so the loop is never blocked.
+    the browser is launched from a daemon thread that is not waited for (a ``BROWSER``
+    command may run until its user quits it), so the loop is never blocked.
     """
     del parent_window_handle
     request = _build_request(
@@ -271,7 +279,8 @@ async def acquire_token_interactive_async(
             return dict(flow)
         flow = _check_flow(flow)
         request.launching_ui()
-        await asyncio.to_thread(open_browser, flow["auth_uri"])
+        # Not awaited: the listener answers the browser while a BROWSER command runs.
+        open_browser_in_background(flow["auth_uri"])
         logger.debug("Waiting for the sign-in response at %s", listener.redirect_uri)
         auth_response = await listener.wait_for_auth_response(flow["state"], request.timeout)
     finally:

@@ -1,12 +1,16 @@
 """Loopback listeners for the authorization response (RFC 8252 §7.3): blocking and asyncio.
 
-Both bind 127.0.0.1 only (never 0.0.0.0), serve exactly one result page, and close once the
-flow completes, fails, or times out. They only move bytes: :mod:`.loopback_core` decides.
+Both bind the loopback interface only (never 0.0.0.0): 127.0.0.1 and, where IPv6 is
+available, [::1] on the same port, since the redirect URI says ``localhost`` and a browser may
+try ``::1`` first (another local process must not be able to hold it). They serve exactly one
+result page, and close once the flow completes, fails, or times out. They only move bytes:
+:mod:`.loopback_core` decides.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import selectors
 import socket
@@ -15,9 +19,13 @@ import time
 
 from .loopback_core import LoopbackHandler, Reply, RequestReader, RequestTooLarge, too_large_reply
 
-__all__ = ["LOOPBACK_HOST", "AsyncLoopbackListener", "LoopbackListener"]
+__all__ = ["LOOPBACK_HOST", "LOOPBACK_HOST_V6", "AsyncLoopbackListener", "LoopbackListener"]
 
 LOOPBACK_HOST = "127.0.0.1"
+LOOPBACK_HOST_V6 = "::1"
+# IPv6 missing on this machine (no ::1, or no AF_INET6): listen on 127.0.0.1 alone.
+_NO_IPV6 = frozenset({errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT})
+_PORT_ATTEMPTS = 16
 # Browsers open speculative connections they may never use; cap how many we keep.
 _MAX_CONNECTIONS = 32
 _SEND_TIMEOUT = 5.0
@@ -26,7 +34,55 @@ logger = logging.getLogger(__name__)
 
 
 def _bind_error(port: int, exc: OSError) -> ValueError:
-    return ValueError(f"Can't listen on {LOOPBACK_HOST}:{port} ({exc.strerror}); try port=None.")
+    return ValueError(f"Can't listen on localhost:{port} ({exc.strerror or exc}); "
+                      "try port=None.")
+
+
+def _listen(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if sys.platform != "win32":
+            # Lets a fixed port be reused while an old connection is in TIME_WAIT. (On
+            # Windows the option would let another process steal the port, so not there.)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+        sock.listen(16)
+    except BaseException:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def bind_loopback(port: int | None) -> list[socket.socket]:
+    """Listening sockets on 127.0.0.1 and [::1] (when IPv6 is available), on one port.
+
+    With ``port`` None or 0, a port free on both addresses is picked.
+
+    Raises:
+        ValueError: The port can't be bound on one of the addresses (in use, or privileged).
+    """
+    for _ in range(1 if port else _PORT_ATTEMPTS):
+        try:
+            v4 = _listen(socket.AF_INET, LOOPBACK_HOST, port or 0)
+        except OSError as exc:
+            raise _bind_error(port or 0, exc) from exc
+        chosen: int = v4.getsockname()[1]
+        if not socket.has_ipv6:  # pragma: no cover - Python built without IPv6
+            return [v4]
+        try:
+            v6 = _listen(socket.AF_INET6, LOOPBACK_HOST_V6, chosen)
+        except OSError as exc:
+            if exc.errno in _NO_IPV6:
+                return [v4]
+            v4.close()
+            if port:  # someone else holds [::1]:port, where a browser may connect first
+                raise _bind_error(port, exc) from exc
+            continue  # that ephemeral port is taken on ::1: try another one
+        return [v4, v6]
+    raise _bind_error(0, OSError(errno.EADDRINUSE, "no port is free on both 127.0.0.1 and ::1"))
 
 
 def _redirect_uri(port: int) -> str:
@@ -35,7 +91,7 @@ def _redirect_uri(port: int) -> str:
 
 
 class LoopbackListener:
-    """A blocking, single-use listener on ``127.0.0.1``.
+    """A blocking, single-use listener on ``127.0.0.1`` and ``[::1]`` (same port).
 
     Args:
         port: The port to bind; ``None`` or 0 picks a free ephemeral port.
@@ -45,18 +101,8 @@ class LoopbackListener:
     """
 
     def __init__(self, port: int | None = None) -> None:
-        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if sys.platform != "win32":
-            # Lets a fixed port be reused while an old connection is in TIME_WAIT. (On
-            # Windows the option would let another process steal the port, so not there.)
-            self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self._server.bind((LOOPBACK_HOST, port or 0))
-            self._server.listen(16)
-        except OSError as exc:
-            self._server.close()
-            raise _bind_error(port or 0, exc) from exc
-        self._server.setblocking(False)
+        self._servers = bind_loopback(port)
+        self._server = self._servers[0]  # the IPv4 socket
         self.port: int = self._server.getsockname()[1]
         self._closed = False
 
@@ -86,7 +132,8 @@ class LoopbackListener:
         selector = selectors.DefaultSelector()
         readers: dict[socket.socket, RequestReader] = {}
         try:
-            selector.register(self._server, selectors.EVENT_READ)
+            for server in self._servers:
+                selector.register(server, selectors.EVENT_READ)
             while True:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -95,8 +142,8 @@ class LoopbackListener:
                 for key, _ in selector.select(remaining):
                     sock = key.fileobj
                     assert isinstance(sock, socket.socket)
-                    if sock is self._server:
-                        self._accept(selector, readers)
+                    if sock in self._servers:
+                        self._accept(sock, selector, readers)
                         continue
                     result = self._read(sock, readers, handler, selector)
                     if result is not None:
@@ -108,10 +155,13 @@ class LoopbackListener:
             self.close()
 
     def _accept(
-        self, selector: selectors.BaseSelector, readers: dict[socket.socket, RequestReader]
+        self,
+        server: socket.socket,
+        selector: selectors.BaseSelector,
+        readers: dict[socket.socket, RequestReader],
     ) -> None:
         try:
-            conn, _ = self._server.accept()
+            conn, _ = server.accept()
         except (BlockingIOError, InterruptedError):
             return
         if len(readers) >= _MAX_CONNECTIONS:
@@ -157,7 +207,8 @@ class LoopbackListener:
         """Stop listening. Safe to call more than once."""
         if not self._closed:
             self._closed = True
-            self._server.close()
+            for server in self._servers:
+                server.close()
 
     def __enter__(self) -> LoopbackListener:
         return self
@@ -180,7 +231,7 @@ class AsyncLoopbackListener:
     """The asyncio twin of :class:`LoopbackListener`; create it with :meth:`start`."""
 
     def __init__(self) -> None:
-        self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
         self._handler: LoopbackHandler | None = None
         self._handler_set = asyncio.Event()
         self._result: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
@@ -190,7 +241,7 @@ class AsyncLoopbackListener:
 
     @classmethod
     async def start(cls, port: int | None = None) -> AsyncLoopbackListener:
-        """Bind ``127.0.0.1`` and start accepting connections.
+        """Bind ``127.0.0.1`` and ``[::1]`` (one port) and start accepting connections.
 
         Args:
             port: The port to bind; ``None`` or 0 picks a free ephemeral port.
@@ -199,13 +250,16 @@ class AsyncLoopbackListener:
             ValueError: The port can't be bound.
         """
         self = cls()
+        sockets = bind_loopback(port)
+        self.port = sockets[0].getsockname()[1]
         try:
-            self._server = await asyncio.start_server(
-                self._on_client, host=LOOPBACK_HOST, port=port or 0, family=socket.AF_INET
-            )
+            for sock in sockets:
+                self._servers.append(await asyncio.start_server(self._on_client, sock=sock))
         except OSError as exc:
-            raise _bind_error(port or 0, exc) from exc
-        self.port = self._server.sockets[0].getsockname()[1]
+            for sock in sockets:
+                sock.close()
+            await self.aclose()
+            raise _bind_error(self.port, exc) from exc
         return self
 
     @property
@@ -275,9 +329,9 @@ class AsyncLoopbackListener:
         """Stop listening and drop open connections. Safe to call more than once."""
         self._closed = True
         self._handler_set.set()  # release requests held until the state was known
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.close()
         for writer in list(self._writers):
             writer.close()
         self._writers.clear()

@@ -200,14 +200,14 @@ def by_device_flow(
 
 def for_client_cached(
     ctx: ClientContext, authority: Authority, scopes: object, claims_challenge: str | None = None,
-    extras: Extras = NO_EXTRAS,
+    extras: Extras = NO_EXTRAS, force_refresh: bool = False,
 ) -> dict[str, Any] | None:
     """:func:`for_client`'s result when it is a cached token needing no refresh, else None.
 
     No I/O and no generator: the applications call it first. None also when the authority
     is not discovered yet; the flow then decides. Raises what the flow raises for bad scopes.
     """
-    if claims_challenge:
+    if claims_challenge or force_refresh:
         return None
     metadata = known_metadata(ctx, authority)
     if metadata is None:
@@ -218,16 +218,17 @@ def for_client_cached(
 
 def for_client(
     ctx: ClientContext, authority: Authority, scopes: Any, claims_challenge: str | None = None,
-    extras: Extras = NO_EXTRAS,
+    extras: Extras = NO_EXTRAS, force_refresh: bool = False,
 ) -> AppFlow[dict[str, Any]]:
     """Client credentials, cache first; concurrent callers for the same scopes share a request.
 
     A fresh cached token is returned before single-flight; one only due for a proactive
-    refresh too, while another caller is refreshing it. A claims challenge bypasses the
-    cache, and is not shared.
+    refresh too, while another caller is refreshing it. A claims challenge or
+    ``force_refresh`` bypasses the cache, and is not shared.
     """
-    if claims_challenge:
-        return (yield from _for_client(ctx, authority, scopes, claims_challenge, extras))
+    if claims_challenge or force_refresh:
+        return (yield from _for_client(
+            ctx, authority, scopes, claims_challenge, extras, force_refresh))
     key = ("client_credentials", ctx.client_id, " ".join(sorted(map(str, scopes or []))),
            extras.ext_cache_key or "")
     metadata = known_metadata(ctx, authority)  # else discovery runs once, in the shared flow
@@ -243,13 +244,14 @@ def for_client(
 
 def _for_client(
     ctx: ClientContext, authority: Authority, scopes: object, claims_challenge: str | None,
-    extras: Extras = NO_EXTRAS,
+    extras: Extras = NO_EXTRAS, force_refresh: bool = False,
 ) -> Flow[dict[str, Any]]:
     wanted = check_scopes(scopes)
     metadata = yield from discover(ctx, authority)
     return (
         yield from client_credentials.acquire(
-            ctx, metadata, wanted, claims_challenge=claims_challenge, extras=extras
+            ctx, metadata, wanted, claims_challenge=claims_challenge, extras=extras,
+            force_refresh=force_refresh,
         )
     )
 
@@ -257,6 +259,7 @@ def _for_client(
 def obo(
     ctx: ClientContext, authority: Authority, user_assertion: str, scopes: object,
     claims_challenge: str | None = None, extras: Extras = NO_EXTRAS,
+    force_refresh: bool = False,
 ) -> Flow[dict[str, Any]]:
     """On-behalf-of, cache-partitioned by the assertion's hash."""
     decorated = decorate_scopes(scopes, ctx.exclude_scopes)
@@ -265,7 +268,7 @@ def obo(
     return (
         yield from on_behalf_of.acquire(
             ctx, metadata, user_assertion, wanted, decorated, claims_challenge=claims_challenge,
-            extras=extras,
+            extras=extras, force_refresh=force_refresh,
         )
     )
 

@@ -8,8 +8,9 @@ path-less CIAM hosts.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 __all__ = [
     "AZURE_CHINA",
@@ -18,6 +19,7 @@ __all__ = [
     "Authority",
     "AuthorityBuilder",
     "WELL_KNOWN_AUTHORITY_HOSTS",
+    "check_tenant_id",
     "is_loopback_host",
     "parse_authority",
 ]
@@ -46,6 +48,31 @@ WELL_KNOWN_AUTHORITY_HOSTS = frozenset(
 )
 B2C_HOST_SUFFIXES = ("b2clogin.com", "b2clogin.cn", "b2clogin.us", "b2clogin.de")
 CIAM_HOST_SUFFIX = ".ciamlogin.com"
+
+
+# A tenant id or domain as it may appear in a URL path (letters, digits, '.', '-'); one made of
+# dots only would be a relative path segment.
+_TENANT_RE = re.compile(r"[A-Za-z0-9.-]+")
+
+
+def check_tenant_id(tenant: object, what: str = "tenant id") -> str:
+    """Return ``tenant`` if it is a tenant id or domain that is safe in a URL path.
+
+    Raises:
+        ValueError: ``tenant`` has characters other than letters, digits, ``.`` and ``-``,
+            or is only dots (``..`` would climb the URL path).
+    """
+    if not isinstance(tenant, str) or not _TENANT_RE.fullmatch(tenant) or not tenant.strip("."):
+        shown = repr(tenant)[:80] if isinstance(tenant, str) else type(tenant).__name__
+        raise ValueError(f"{what} {shown} is not a tenant id or domain "
+                         "(only letters, digits, '.' and '-')")
+    return tenant
+
+
+def _check_segments(url: str, segments: list[str], what: str) -> None:
+    for segment in segments:
+        if unquote(segment) in (".", ".."):
+            raise ValueError(f"{what} {url!r} has a relative segment ({segment!r}) in its path")
 
 
 class AuthorityBuilder:
@@ -132,6 +159,9 @@ def parse_authority(authority: object) -> Authority:
         raise ValueError("authority must be a URL string or an AuthorityBuilder")
     scheme, netloc, host, path = _split(url, "authority")
     segments = [s for s in path.split("/") if s]
+    _check_segments(url, segments, "authority")
+    if segments:
+        check_tenant_id(segments[0], f"the tenant of authority {url!r}:")
     is_ciam = host.endswith(CIAM_HOST_SUFFIX)
     if not segments:
         if not is_ciam:
@@ -176,6 +206,7 @@ def parse_oidc_authority(url: object) -> Authority:
         raise ValueError("oidc_authority must be a URL string")
     scheme, netloc, host, path = _split(url, "oidc_authority")
     segments = [s for s in path.split("/") if s]
+    _check_segments(url, segments, "oidc_authority")
     return Authority(
         url=f"{scheme}://{netloc}{path}",
         scheme=scheme,

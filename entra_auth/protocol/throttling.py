@@ -94,14 +94,17 @@ def _store(ctx: ClientContext, key: str, response: HttpResponse, now: float, ttl
 def transport_error_result(
     request: HttpRequest, exc: TransportError, correlation_id: str | None
 ) -> dict[str, Any]:
-    """The error dict for a request that could not be completed."""
+    """The error dict for a request that could not be completed.
+
+    Its description names the method, the URL (without the query) and the cause, e.g.
+    ``GET https://login.example/contoso/v2.0/.well-known/openid-configuration: connection
+    refused``.
+    """
     where = request.url.split("?", 1)[0]
-    detail = str(exc)[:200]
+    detail = str(exc)[:400] or f"{exc.kind} error"
     result: dict[str, Any] = {
         "error": "transport_error",
-        "error_description": (
-            f"Could not complete {request.method} {where} ({exc.kind} error): {detail}"
-        ),
+        "error_description": f"{request.method} {where}: {detail}",
     }
     if correlation_id:
         result["correlation_id"] = correlation_id

@@ -20,6 +20,7 @@ __all__ = [
     "decode_claims",
     "find_claims_challenge",
     "parse_challenges",
+    "rejects_token",
 ]
 
 _WHITESPACE = " \t"
@@ -259,3 +260,24 @@ def find_claims_challenge(header: str | Iterable[str] | None) -> ClaimsChallenge
             params=challenge.params,
         )
     return None
+
+
+def rejects_token(header: str | Iterable[str] | None) -> bool:
+    """Whether a 401's ``WWW-Authenticate`` says the bearer token itself was refused.
+
+    True for a Bearer challenge without ``claims`` whose ``error`` is ``invalid_token`` or
+    absent (Graph answers an expired or unknown token with no error code): a fresh token may
+    be accepted. False for a missing or malformed header, other schemes, other errors
+    (``insufficient_scope``...) and claims challenges (see :func:`find_claims_challenge`).
+    """
+    if header is None:
+        return False
+    try:
+        challenges = parse_challenges(header)
+    except MalformedChallengeError:
+        return False
+    return any(
+        c.scheme == "bearer" and "claims" not in c.params
+        and c.params.get("error", "invalid_token") == "invalid_token"
+        for c in challenges
+    )

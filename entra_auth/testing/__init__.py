@@ -27,11 +27,13 @@ from .config import (
 )
 from .emulator import Emulator
 from .faults import Fault
+from .federation import TokenIssuer
 from .model import (
     GRAPH_APP_ID,
     GRAPH_RESOURCE,
     App,
     EmulatorConfig,
+    FederatedCredential,
     Resource,
     Settings,
     Tenant,
@@ -50,6 +52,7 @@ __all__ = [
     "Emulator",
     "EmulatorConfig",
     "FAMILY_APP_ID",
+    "FederatedCredential",
     "Fault",
     "GRAPH_APP_ID",
     "GRAPH_RESOURCE",
@@ -59,6 +62,7 @@ __all__ = [
     "Settings",
     "SignInError",
     "Tenant",
+    "TokenIssuer",
     "User",
     "WEB_API_ID",
     "WEB_API_SECRET",

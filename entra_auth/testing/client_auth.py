@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 from .aadsts import EntraError, missing_parameter
 from .certs import certificate_der, thumbprints
 from .core import Core, Request
+from .federation import verify_federated_assertion
 from .model import App
 from .tokens import TokenInvalid, b64url_decode, check_lifetime, decode_unverified
 from .tokens import verify_with_certificate as verify_signature
@@ -164,6 +165,12 @@ def _verify_assertion(core: Core, req: Request, app: App, assertion: str, segmen
     if alg not in ("RS256", "PS256"):
         raise _bad(5002738, f"Invalid JWT token. '{str(alg)[:16]}' is not a supported "
                             "signature algorithm.")
+    _, unverified = decode_unverified(assertion)
+    issuer = unverified.get("iss")
+    if isinstance(issuer, str) and issuer != app.client_id and "://" in issuer:
+        # An external issuer's token: workload identity federation.
+        verify_federated_assertion(core, app, assertion, unverified)
+        return
     pem = _find_certificate(core, app, header)
     try:
         claims = verify_signature(assertion, pem, str(alg))

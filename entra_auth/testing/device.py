@@ -45,7 +45,10 @@ def devicecode(core: Core, req: Request, segment: str) -> Reply:
         core.state.device_codes[device_code] = DeviceCode(
             client_id=client_id, authority_segment=segment, scope=scope, claims=claims,
             user_code=user_code, expires_at=core.now() + lifetime,
+            interval=core.settings.device_poll_interval,
         )
+        if core.settings.auto_approve:
+            _auto_approve(core, core.state.device_codes[device_code], scope, label)
     uri = f"{core.base_url(req)}/devicelogin"
     return core.json_reply(req, {
         "user_code": user_code,
@@ -56,6 +59,20 @@ def devicecode(core: Core, req: Request, segment: str) -> Reply:
         "message": f"To sign in, use a web browser to open the page {uri} and enter the code "
                    f"{user_code} to authenticate.",
     })
+
+
+def _auto_approve(core: Core, record: DeviceCode, scope: str, label: str) -> None:
+    """``settings.auto_approve``: the first user signs in (with MFA) and consents at once."""
+    if not core.config.users:
+        return
+    user = core.config.users[0]
+    scopes = core.directory.parse_scopes(scope, tenant_label=label)
+    core.state.add_consent(user.object_id, record.client_id,
+                           [scopes.full(n) for n in (scopes.resource.scopes if scopes.default
+                                                     else scopes.names)])
+    tenant_id = core.directory.home_tenant(user).tenant_id
+    record.status = "approved"
+    record.signin = SignIn(user.object_id, tenant_id, int(core.now()), mfa=True)
 
 
 def _normalize(code: str) -> str:

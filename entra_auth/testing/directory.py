@@ -6,6 +6,7 @@ names meaning Microsoft Graph, ``{resource}/.default``, and delegated-permission
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .aadsts import EntraError
@@ -25,15 +26,31 @@ class ScopeRequest:
     names: list[str] = field(default_factory=list)
     reserved: set[str] = field(default_factory=set)
     default: bool = False  # "{resource}/.default"
+    # How the request spelled each permission's resource: the prefix before the last "/"
+    # ("https://graph.microsoft.com", "https://management.core.windows.net/", an app id), or
+    # "" for a bare name. Keyed by the permission's lowercased name; ".default" included.
+    prefixes: dict[str, str] = field(default_factory=dict)
 
     def full(self, name: str) -> str:
         """A permission as a full scope string, e.g. ``https://graph.microsoft.com/User.Read``."""
         return f"{self.resource.identifier_uri.rstrip('/')}/{name}"
 
+    def _spelled(self, name: str, prefix: str) -> str:
+        if not prefix or _is_guid(prefix):
+            return name  # a bare name, or an app-id prefix: answered bare (see docs/emulator.md)
+        return f"{prefix}/{name}"
+
     def response_scopes(self, granted: list[str]) -> str:
-        """The ``scope`` value of a token response (Graph names short, others full)."""
-        short = self.resource.app_id == GRAPH_APP_ID
-        parts = [n if short else self.full(n) for n in granted]
+        """The ``scope`` value of a token response, spelled as the request spelled it.
+
+        Entra echoes a permission with the resource prefix the request used (full URI for a
+        full-URI request, the short name for a bare Graph name), and echoes ``.default``
+        beside the granted permissions of a ``.default`` request.
+        """
+        fallback = self.prefixes.get(".default", "")
+        parts = [self._spelled(n, self.prefixes.get(n.lower(), fallback)) for n in granted]
+        if self.default:
+            parts.append(self._spelled(".default", fallback))
         parts += sorted(self.reserved & {"openid", "profile", "email"})
         return " ".join(parts)
 
@@ -147,12 +164,16 @@ class Directory:
             EntraError: 28000 (several resources), 500011 (unknown resource), 70011 (bad scope).
         """
         reserved: set[str] = set()
+        prefixes: dict[str, str] = {}
         by_resource: dict[str, tuple[Resource, list[str]]] = {}
         for item in scope.split():
             if item.lower() in RESERVED_SCOPES:
                 reserved.add(item.lower())
                 continue
             prefix, sep, name = item.rpartition("/")
+            if _is_bare_resource(item):
+                # "https://graph.microsoft.com": a resource, not a scope (v1's resource=)
+                raise _invalid_scope_value(scope)
             if not sep:
                 resource, name = self.graph(), item
             else:
@@ -168,6 +189,7 @@ class Directory:
                 resource = found
             if not name:
                 raise _bad_scope(item)
+            prefixes.setdefault(name.lower(), prefix)
             by_resource.setdefault(resource.app_id, (resource, []))[1].append(name)
         if len(by_resource) > 1:
             raise EntraError(
@@ -176,7 +198,7 @@ class Directory:
                 "more than one resource.",
             )
         if not by_resource:
-            return ScopeRequest(self.graph(), [], reserved)
+            return ScopeRequest(self.graph(), [], reserved, prefixes=prefixes)
         resource, names = next(iter(by_resource.values()))
         is_default = ".default" in names
         if is_default and len(names) > 1:
@@ -189,7 +211,8 @@ class Directory:
                 if name.lower() not in known:
                     raise _bad_scope(name)
             names = sorted({known[n.lower()] for n in names})
-        return ScopeRequest(resource, [] if is_default else names, reserved, is_default)
+        return ScopeRequest(resource, [] if is_default else names, reserved, is_default,
+                            prefixes)
 
     def consented(self, app: App, user_consents: set[str], request: ScopeRequest) -> list[str]:
         """Delegated permissions of the request the app may use (admin or user consent)."""
@@ -207,6 +230,29 @@ class Directory:
             if role.lower().startswith(prefix) and role[len(prefix):].lower() in known:
                 roles.append(known[role[len(prefix):].lower()])
         return sorted(roles)
+
+
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+def _is_guid(text: str) -> bool:
+    return bool(_GUID.match(text))
+
+
+def _is_bare_resource(item: str) -> bool:
+    """``https://host`` or ``https://host/`` (no path): a resource URL where a scope belongs."""
+    scheme, sep, rest = item.partition("://")
+    return bool(sep) and bool(scheme) and "/" not in rest.rstrip("/")
+
+
+def _invalid_scope_value(scope: str) -> EntraError:
+    # Entra quotes the whole scope parameter in 70011 (payloads: "The scope mail.send
+    # user.read is not valid.").
+    return EntraError(
+        400, "invalid_scope", 70011,
+        "The provided request must include a 'scope' input parameter. The provided value for "
+        f"the input parameter 'scope' is not valid. The scope {scope[:400]} is not valid.",
+    )
 
 
 def _bad_scope(item: str) -> EntraError:

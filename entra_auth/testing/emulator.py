@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .config import default_config
 from .core import Core
 from .faults import Fault, FaultKind
-from .model import App, EmulatorConfig, Settings, User
+from .model import App, EmulatorConfig, FederatedCredential, Settings, User
 from .server import EmulatorServer
 from .state import LoggedRequest
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import requests
 
     from .certs import ClientCertificate
+    from .federation import TokenIssuer
 
 __all__ = ["Emulator"]
 
@@ -185,6 +186,36 @@ class Emulator:
         session.verify = ca if ca is not None else True
         return session
 
+    def api_session(self, auth: Any = None) -> requests.Session:
+        """A ``requests.Session`` for calling APIs as if the emulator were Microsoft Graph.
+
+        It trusts the emulator's CA (whatever ``REQUESTS_CA_BUNDLE`` says) and sends
+        ``https://graph.microsoft.com/...`` to the emulator after ``auth`` has run, so an
+        ``EntraAuth(app, ["User.Read"])`` needs no ``allowed_hosts``. See docs/emulator.md.
+        """
+        from .clients import requests_api_session
+
+        return requests_api_session(self.requests_session(), f"127.0.0.1:{self.port}", auth)  # type: ignore[no-any-return]
+
+    def httpx_client(self, auth: Any = None, *, asynchronous: bool = False,
+                     **kwargs: Any) -> Any:
+        """An ``httpx.Client`` (``AsyncClient`` with ``asynchronous=True``) like
+        :meth:`api_session`: trusts the CA and sends Graph's URLs to the emulator."""
+        from .clients import httpx_client
+
+        return httpx_client(self.ca_bundle, "127.0.0.1", self.port, auth,
+                            asynchronous=asynchronous, **kwargs)
+
+    @property
+    def users_url(self) -> str:
+        """The Graph-shaped ``/v1.0/users`` URL (paged with ``@odata.nextLink``)."""
+        return f"{self.base_url}/v1.0/users"
+
+    @property
+    def throttled_url(self) -> str:
+        """``/v1.0/throttled``: 429 with ``Retry-After`` to the first ``fail`` calls per ``key``."""
+        return f"{self.base_url}/v1.0/throttled"
+
     def client_env(self) -> dict[str, str]:
         """Environment variables pointing TLS clients at the CA bundle."""
         if self.ca_bundle is None:
@@ -257,6 +288,30 @@ class Emulator:
         return cert
 
     # test controls ---------------------------------------------------------------------------
+    def add_token_issuer(self, issuer: str) -> TokenIssuer:
+        """Play an external OIDC issuer (Kubernetes, GitHub Actions...): the returned
+        :class:`~entra_auth.testing.federation.TokenIssuer` mints tokens the emulator can
+        verify (until :meth:`reset`). Pair it with :meth:`add_federated_credential`."""
+        from .federation import TokenIssuer
+
+        with self._core.state.lock:
+            found = self._core.state.token_issuers.get(issuer)
+            if found is None:
+                found = TokenIssuer(issuer, self.now)
+                self._core.state.token_issuers[issuer] = found
+        return found
+
+    def add_federated_credential(self, client_id: str, issuer: str, subject: str,
+                                 audiences: list[str] | None = None,
+                                 name: str = "") -> FederatedCredential:
+        """Trust ``issuer``'s tokens for ``subject`` as client assertions of ``client_id``."""
+        credential = FederatedCredential(issuer, subject, name=name)
+        if audiences is not None:
+            credential.audiences = list(audiences)
+        with self._core.state.lock:
+            self.app(client_id).federated_credentials.append(credential)
+        return credential
+
     def revoke_sessions(self, username: str) -> None:
         """Revoke a user's sessions and refresh tokens; their access tokens draw CAE challenges."""
         self._core.state.revoke_user(self.user(username).object_id)

@@ -21,7 +21,8 @@ FAULT_KINDS: tuple[str, ...] = (
 )
 ENDPOINTS: tuple[str, ...] = (
     "openid_configuration", "instance_discovery", "keys", "authorize", "token", "devicecode",
-    "userrealm", "devicelogin", "graph", "echo", "imds", "app_service",
+    "userrealm", "devicelogin", "graph", "echo", "imds", "app_service", "end_session",
+    "userinfo", "graph_users", "graph_throttled",
 )
 
 

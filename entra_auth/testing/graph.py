@@ -16,13 +16,13 @@ from .core import Core, Reply, Request
 from .model import GRAPH_APP_ID, GRAPH_RESOURCE
 from .tokens import TokenInvalid
 
-__all__ = ["echo", "me"]
+__all__ = ["Denied", "authenticate", "echo", "graph_error", "me"]
 
 _ME_SCOPES = {"user.read", "user.readwrite", "user.readbasic.all", "user.read.all",
               "directory.read.all"}
 
 
-class _Denied(Exception):
+class Denied(Exception):
     def __init__(self, reply: Reply) -> None:
         super().__init__("denied")
         self.reply = reply
@@ -40,7 +40,7 @@ def _challenge(core: Core, req: Request, claims: dict[str, Any] | None = None) -
     return ", ".join(parts)
 
 
-def _error(core: Core, req: Request, status: int, code: str, message: str,
+def graph_error(core: Core, req: Request, status: int, code: str, message: str,
            www: str | None = None) -> Reply:
     correlation = core.correlation_id(req)
     body = {"error": {"code": code, "message": message, "innerError": {
@@ -55,11 +55,11 @@ def _error(core: Core, req: Request, status: int, code: str, message: str,
     return Reply.json(body, status, headers)
 
 
-def _authenticate(core: Core, req: Request, audiences: set[str] | None) -> dict[str, Any]:
+def authenticate(core: Core, req: Request, audiences: set[str] | None) -> dict[str, Any]:
     scheme, _, token = req.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise _Denied(_error(core, req, 401, "InvalidAuthenticationToken",
+        raise Denied(graph_error(core, req, 401, "InvalidAuthenticationToken",
                              "Access token is empty.", _challenge(core, req)))
     try:
         claims = core.signer.verify(token, now=core.now())
@@ -68,10 +68,10 @@ def _authenticate(core: Core, req: Request, audiences: set[str] | None) -> dict[
             "expired": "Lifetime validation failed, the token is expired.",
             "signature": "Access token validation failure. Signature validation failed.",
         }.get(exc.reason, "IDX14100: JWT is not well formed.")
-        raise _Denied(_error(core, req, 401, "InvalidAuthenticationToken", message,
+        raise Denied(graph_error(core, req, 401, "InvalidAuthenticationToken", message,
                              _challenge(core, req))) from None
     if audiences is not None and str(claims.get("aud", "")).lower() not in audiences:
-        raise _Denied(_error(core, req, 401, "InvalidAuthenticationToken",
+        raise Denied(graph_error(core, req, 401, "InvalidAuthenticationToken",
                              "Access token validation failure. Invalid audience.",
                              _challenge(core, req)))
     _continuous_access(core, req, claims)
@@ -86,14 +86,14 @@ def _continuous_access(core: Core, req: Request, claims: dict[str, Any]) -> None
     capable = "cp1" in {str(c).lower() for c in claims.get("xms_cc") or []}
     if revoked and (capable or not core.settings.cae_requires_capability):
         challenge = {"access_token": {"nbf": {"essential": True, "value": str(revoked_at)}}}
-        raise _Denied(_error(
+        raise Denied(graph_error(
             core, req, 401, "InvalidAuthenticationToken",
             "Continuous access evaluation resulted in challenge with result: "
             "InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp",
             _challenge(core, req, challenge)))
     if required_acrs and "scp" in claims and required_acrs not in (claims.get("acrs") or []):
         challenge = {"access_token": {"acrs": {"essential": True, "value": required_acrs}}}
-        raise _Denied(_error(
+        raise Denied(graph_error(
             core, req, 401, "InvalidAuthenticationToken",
             "Continuous access evaluation resulted in challenge with result: "
             "InteractionRequired and code: AuthenticationContextRequired",
@@ -103,21 +103,21 @@ def _continuous_access(core: Core, req: Request, claims: dict[str, Any]) -> None
 def me(core: Core, req: Request) -> Reply:
     """``GET /v1.0/me``: the signed-in user, for a delegated Graph token with User.Read."""
     if req.method != "GET":
-        return _error(core, req, 405, "Request_BadRequest",
+        return graph_error(core, req, 405, "Request_BadRequest",
                       "The requested method is not allowed on this resource.")
     try:
-        claims = _authenticate(core, req, {GRAPH_APP_ID, GRAPH_RESOURCE})
-    except _Denied as denied:
+        claims = authenticate(core, req, {GRAPH_APP_ID, GRAPH_RESOURCE})
+    except Denied as denied:
         return denied.reply
     if "scp" not in claims:
-        return _error(core, req, 400, "BadRequest",
+        return graph_error(core, req, 400, "BadRequest",
                       "/me request is only valid with delegated authentication flow.")
     if not {s.lower() for s in str(claims["scp"]).split()} & _ME_SCOPES:
-        return _error(core, req, 403, "Authorization_RequestDenied",
+        return graph_error(core, req, 403, "Authorization_RequestDenied",
                       "Insufficient privileges to complete the operation.")
     user = core.directory.user_by_oid(str(claims.get("oid", "")))
     if user is None:
-        return _error(core, req, 404, "Request_ResourceNotFound",
+        return graph_error(core, req, 404, "Request_ResourceNotFound",
                       "Resource does not exist or one of its queried reference-property "
                       "objects are not present.")
     given, _, surname = user.display_name.partition(" ")
@@ -139,13 +139,13 @@ def echo(core: Core, req: Request) -> Reply:
     for resource in core.config.resources:
         audiences |= {resource.app_id.lower(), resource.identifier_uri.rstrip("/").lower()}
     try:
-        claims = _authenticate(core, req, audiences)
-    except _Denied as denied:
+        claims = authenticate(core, req, audiences)
+    except Denied as denied:
         return denied.reply
     required = req.query.get("required_scope", "")
     granted = set(str(claims.get("scp", "")).split()) | set(claims.get("roles") or [])
     if required and required not in granted:
-        return _error(core, req, 403, "Authorization_RequestDenied",
+        return graph_error(core, req, 403, "Authorization_RequestDenied",
                       "Insufficient privileges to complete the operation.")
     headers = {k: ("<redacted>" if k == "authorization" else v) for k, v in req.headers.items()}
     return Reply.json({

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "App",
     "EmulatorConfig",
+    "FederatedCredential",
     "GRAPH_APP_ID",
     "GRAPH_RESOURCE",
     "MSA_TENANT_ID",
@@ -88,6 +89,25 @@ class Resource:
 
 
 @dataclass
+class FederatedCredential:
+    """A federated identity credential on an app: which external tokens it accepts.
+
+    Args:
+        issuer: The external token's ``iss``, matched exactly (case-sensitive, as Entra),
+            e.g. ``https://token.actions.githubusercontent.com``.
+        subject: The external token's ``sub``, matched exactly, e.g.
+            ``system:serviceaccount:default:workload-identity-sa``.
+        audiences: Accepted ``aud`` values (Entra's default ``api://AzureADTokenExchange``).
+        name: A friendly name.
+    """
+
+    issuer: str
+    subject: str
+    audiences: list[str] = field(default_factory=lambda: ["api://AzureADTokenExchange"])
+    name: str = ""
+
+
+@dataclass
 class App:
     """An app registration (a client).
 
@@ -105,6 +125,8 @@ class App:
         consented_scopes: Delegated permissions with tenant-wide (admin) consent, as full
             scope strings, e.g. ``https://graph.microsoft.com/User.Read``.
         app_roles: Granted application permissions, e.g. ``https://graph.microsoft.com/User.Read.All``.
+        federated_credentials: External issuers' tokens this app accepts as client
+            assertions (workload identity federation).
     """
 
     client_id: str
@@ -117,6 +139,7 @@ class App:
     family_id: str | None = None
     consented_scopes: list[str] = field(default_factory=list)
     app_roles: list[str] = field(default_factory=list)
+    federated_credentials: list[FederatedCredential] = field(default_factory=list)
 
 
 @dataclass
@@ -134,7 +157,8 @@ class Settings:
         revoke_rotated_refresh_tokens: When True a redeemed refresh token stops working
             (Entra keeps it valid until it expires: False).
         auto_approve: Skip the sign-in page: sign in the ``login_hint`` user (else the first
-            user) and grant consent.
+            user) and grant consent; device codes are approved for the first user as soon as
+            they are issued.
         issue_refresh_tokens: Send ``refresh_token`` to user flows.
         cae_requires_capability: Only challenge revoked tokens whose client declared the
             ``CP1`` capability (``xms_cc``), as Graph does; False challenges every token.

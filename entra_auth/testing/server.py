@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import authorize, device, discovery, graph, imds, token_endpoint
+from . import authorize, device, discovery, graph, graph_users, imds, oidc, token_endpoint
 from .aadsts import EntraError
 from .core import Core, Reply, Request
 from .faults import Fault
@@ -46,8 +46,12 @@ ROUTES: list[tuple[re.Pattern[str], str, Handler]] = [
     (re.compile(rf"/{_T}/oauth2/v2\.0/authorize"), "authorize", authorize.authorize),
     (re.compile(rf"/{_T}/oauth2/v2\.0/token"), "token", token_endpoint.token),
     (re.compile(rf"/{_T}/oauth2/v2\.0/devicecode"), "devicecode", device.devicecode),
+    (re.compile(rf"/{_T}/oauth2/v2\.0/logout"), "end_session", oidc.end_session),
+    (re.compile(r"/oidc/userinfo"), "userinfo", oidc.userinfo),
     (re.compile(r"/devicelogin"), "devicelogin", device.devicelogin),
     (re.compile(r"/v1\.0/me"), "graph", graph.me),
+    (re.compile(r"/v1\.0/users(?:/.*)?"), "graph_users", graph_users.users),
+    (re.compile(r"/v1\.0/throttled"), "graph_throttled", graph_users.throttled),
     (re.compile(r"/(?:v1\.0/)?echo(?:/.*)?"), "echo", graph.echo),
     (re.compile(r"/metadata/identity/oauth2/token"), "imds", imds.imds),
     (re.compile(r"/msi/token"), "app_service", imds.app_service),

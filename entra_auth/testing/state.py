@@ -29,7 +29,9 @@ SECRET_FIELDS = frozenset({
     "client_secret", "client_assertion", "assertion", "password", "refresh_token", "code",
     "code_verifier", "device_code", "otp", "id_token", "access_token", "user_code",
 })
-SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie"})
+# x-identity-header / secret: App Service's managed-identity secret (2019-08-01 / 2017-09-01).
+SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-identity-header",
+                            "secret"})
 
 
 def new_opaque(prefix: str = "1.A", nbytes: int = 48) -> str:
@@ -111,6 +113,7 @@ class DeviceCode:
     status: str = "pending"  # pending | approved | denied | redeemed
     signin: SignIn | None = None
     last_poll: float = 0.0
+    interval: int = 5  # the polling interval the client was given (slow_down adds 5)
 
 
 @dataclass
@@ -131,7 +134,8 @@ class LoggedRequest:
         path: URL path without the query.
         endpoint: Endpoint name (``token``, ``authorize``, ``openid_configuration``, ...).
         query: Query parameters (secret values redacted).
-        headers: Lowercased header names to values (``Authorization``/cookies redacted).
+        headers: Lowercased header names to values (``Authorization``, cookies and the
+            App Service ``X-IDENTITY-HEADER`` redacted).
         form: Form fields (secret values replaced by ``"<redacted>"``).
         status: The HTTP status answered (0 for a dropped connection).
         time: Emulator-clock time of arrival.
@@ -177,7 +181,13 @@ class State:
     revoked_at: dict[str, int] = field(default_factory=dict)
     issued_access_tokens: dict[str, set[str]] = field(default_factory=dict)
     revoked_uti: set[str] = field(default_factory=set)
+    # Access tokens of users whose sessions were revoked (a critical event): on-behalf-of
+    # refuses them as assertions. A milder event (revoke_access_tokens) only challenges them.
+    sessions_revoked_uti: set[str] = field(default_factory=set)
+    challenged_uti_of: dict[str, set[str]] = field(default_factory=dict)  # by user oid
     required_acrs: str | None = None
+    throttle_counts: dict[str, int] = field(default_factory=dict)  # /v1.0/throttled, by key
+    token_issuers: dict[str, Any] = field(default_factory=dict)  # external issuers, by iss
     log: list[LoggedRequest] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
     tokens_issued: int = 0
@@ -191,7 +201,11 @@ class State:
                           self.issued_access_tokens):
                 store.clear()
             self.revoked_uti.clear()
+            self.sessions_revoked_uti.clear()
+            self.challenged_uti_of.clear()
             self.required_acrs = None
+            self.throttle_counts.clear()
+            self.token_issuers.clear()
             self.log.clear()
             self.internal_errors.clear()
             self.tokens_issued = 0
@@ -214,9 +228,12 @@ class State:
             for sid in [s for s, sess in self.sessions.items() if sess.user_oid == user_oid]:
                 del self.sessions[sid]
             self.revoke_access_tokens(user_oid)
+            self.sessions_revoked_uti.update(self.challenged_uti_of.get(user_oid, set()))
 
     def revoke_access_tokens(self, user_oid: str) -> None:
         """Mark a user's access tokens issued so far for CAE; sessions and RTs stay valid."""
         with self.lock:
             self.revoked_at[user_oid] = int(self.clock.now())
-            self.revoked_uti.update(self.issued_access_tokens.pop(user_oid, set()))
+            issued = self.issued_access_tokens.pop(user_oid, set())
+            self.revoked_uti.update(issued)
+            self.challenged_uti_of.setdefault(user_oid, set()).update(issued)

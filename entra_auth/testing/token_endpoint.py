@@ -24,6 +24,7 @@ __all__ = ["token"]
 
 GRANT_DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
 GRANT_JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+POLL_TOLERANCE = 0.25  # seconds of jitter allowed before a device-code poll is "too fast"
 
 
 def _required(req: Request, name: str) -> str:
@@ -229,7 +230,11 @@ def _client_credentials(core: Core, req: Request, ctx: _Ctx) -> dict[str, Any]:
         raise EntraError(400, "invalid_resource", 500011,
                          f"The resource principal named {items[0][:-9][:200]} was not found in "
                          f"the tenant named {ctx.label}.")
-    tenant = ctx.tenant or core.directory.default_tenant()
+    tenant = ctx.tenant
+    if tenant is None:  # common, organizations, consumers: Entra wants a tenant here
+        raise EntraError(400, "invalid_request", 50059,
+                         "No tenant-identifying information found in either the request or "
+                         "implied by any provided credentials.")
     claims = parse_claims(req.form.get("claims", ""))
     return mint_app_token(core, ctx.app, resource, tenant.tenant_id, ctx.azpacr, claims)
 
@@ -240,7 +245,15 @@ def _device_code(core: Core, req: Request, ctx: _Ctx) -> dict[str, Any]:
     if record is None or record.client_id.lower() != ctx.app.client_id.lower():
         raise EntraError(400, "bad_verification_code", 70018,
                          "The device code was not recognized.")
-    record.last_poll = core.now()
+    now = core.now()
+    too_fast = record.last_poll and now - record.last_poll + POLL_TOLERANCE < record.interval
+    record.last_poll = now
+    if too_fast and record.status == "pending" and now < record.expires_at:
+        record.interval += 5  # RFC 8628 §3.5: the client adds 5 s; expect it from now on
+        raise EntraError(400, "slow_down", 70016,
+                         "OAuth 2.0 device flow error. Authorization is pending. Polling too "
+                         "frequently: wait the interval between requests, increased by 5 "
+                         "seconds.")
     if record.status == "redeemed":
         raise _invalid_grant(54005, "The device code was already redeemed.")
     if core.now() >= record.expires_at:
@@ -288,7 +301,10 @@ def _on_behalf_of(core: Core, req: Request, ctx: _Ctx) -> dict[str, Any]:
     user = core.directory.user_by_oid(str(incoming.get("oid", "")))
     if user is None or "scp" not in incoming:
         raise _invalid_grant(50013, "Assertion is not a user's delegated access token.")
-    if str(incoming.get("uti", "")) in core.state.revoked_uti:
+    # A critical event (revoke_sessions) revokes the assertion; a milder CAE event
+    # (revoke_access_tokens) does not: the middle tier may repeat on-behalf-of (with the
+    # challenge's claims) and gets a fresh token. See docs/emulator.md, "On-behalf-of and CAE".
+    if str(incoming.get("uti", "")) in core.state.sessions_revoked_uti:
         raise _invalid_grant(50173, "The provided grant has expired due to it being revoked, "
                                     "a fresh auth token is needed.")
     amr = incoming.get("amr")

@@ -51,10 +51,12 @@ def _response(raw: httpx.Response) -> HttpResponse:
     return HttpResponse(raw.status_code, {k.lower(): v for k, v in raw.headers.items()}, raw.text)
 
 
-def _error(exc: Exception) -> TransportError:
+def _error(exc: Exception, url: str) -> TransportError:
     import httpx
 
-    brief = f"{type(exc).__name__}: {str(exc)[:160]}"
+    from .failures import describe
+
+    brief = describe(exc, url).cause  # the flow adds the method and URL
     if isinstance(exc, httpx.ConnectTimeout):
         return TransportError(brief, kind="timeout", sent=False)
     if isinstance(exc, httpx.TimeoutException):
@@ -104,7 +106,7 @@ class HttpxAsyncTransport:
         try:
             raw = await self.client.request(request.method, request.url, **_send_kwargs(request))
         except httpx.HTTPError as exc:
-            raise _error(exc) from None
+            raise _error(exc, request.url) from None
         return _response(raw)
 
     async def aclose(self) -> None:
@@ -138,7 +140,7 @@ class HttpxTransport:
         try:
             raw = self.client.request(request.method, request.url, **_send_kwargs(request))
         except httpx.HTTPError as exc:
-            raise _error(exc) from None
+            raise _error(exc, request.url) from None
         return _response(raw)
 
     def close(self) -> None:

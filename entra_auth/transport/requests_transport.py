@@ -72,15 +72,15 @@ class RequestsTransport:
                 timeout=request.timeout if request.timeout is not None else self.timeout,
             )
         except requests.exceptions.ConnectTimeout as exc:
-            raise TransportError(_brief(exc), kind="timeout", sent=False) from None
+            raise TransportError(_cause(exc, request), kind="timeout", sent=False) from None
         except requests.exceptions.Timeout as exc:
-            raise TransportError(_brief(exc), kind="timeout") from None
+            raise TransportError(_cause(exc, request), kind="timeout") from None
         except requests.exceptions.SSLError as exc:
-            raise TransportError(_brief(exc), kind="other", sent=False) from None
+            raise TransportError(_cause(exc, request), kind="other", sent=False) from None
         except requests.exceptions.ConnectionError as exc:
-            raise TransportError(_brief(exc), kind="connect") from None
+            raise TransportError(_cause(exc, request), kind="connect") from None
         except requests.exceptions.RequestException as exc:
-            raise TransportError(_brief(exc), kind="other") from None
+            raise TransportError(_cause(exc, request), kind="other") from None
         return _response(raw)
 
     def close(self) -> None:
@@ -110,9 +110,12 @@ def _bounded_retry() -> Any:
     return _bounded_retry_class()(total=1, redirect=None)
 
 
-def _brief(exc: BaseException) -> str:
-    # requests' messages name the URL (no secrets: forms are never in them); keep them short.
-    return f"{type(exc).__name__}: {str(exc)[:160]}"
+def _cause(exc: BaseException, request: HttpRequest) -> str:
+    # "connection refused", "certificate verification failed for HOST ...": the flow adds
+    # the method and URL.
+    from .failures import describe
+
+    return describe(exc, request.url).cause
 
 
 class HttpClientTransport:
@@ -144,5 +147,5 @@ class HttpClientTransport:
         except TransportError:
             raise
         except Exception as exc:  # a user's client may raise anything
-            raise TransportError(_brief(exc), kind="other") from None
+            raise TransportError(_cause(exc, request), kind="other") from None
         return _response(raw)

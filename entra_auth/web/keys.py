@@ -47,7 +47,9 @@ def _get(url: str, what: str) -> Flow[dict[str, Any]]:
     try:
         response = yield HttpRequest("GET", url, _ACCEPT, idempotent=True, timeout=_TIMEOUT)
     except TransportError as exc:
-        raise TransportFailure("key_fetch_failed", f"could not fetch the {what}: {exc}") from None
+        raise TransportFailure(
+            "key_fetch_failed", f"could not fetch the {what}: GET {url.split('?', 1)[0]}: {exc}"
+        ) from None
     assert isinstance(response, HttpResponse)
     return _json(response, what)
 

@@ -21,6 +21,7 @@ from ..protocol.messages import Flow, HttpRequest, HttpResponse
 from ..transport.driver import run_async, run_sync
 from .errors import InsufficientScopeError, InvalidTokenError
 from .keys import AuthorityMetadata, SigningKeys
+from .time_claims import check_time_claims
 
 __all__ = ["TokenValidator", "ValidatedToken", "check_claims", "check_permissions"]
 
@@ -163,19 +164,9 @@ def check_claims(
     wanted = {a.rstrip("/").lower() for a in audiences}
     if not any(isinstance(a, str) and a.rstrip("/").lower() in wanted for a in token_audiences):
         raise InvalidTokenError("the token is not meant for this API (audience)")
-    exp, nbf = claims.get("exp"), claims.get("nbf")
-    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
-        raise InvalidTokenError("the token has no expiry")
-    if now >= exp + leeway:
-        raise InvalidTokenError("the token has expired")
-    if nbf is not None and (not _is_number(nbf) or now + leeway < nbf):
-        raise InvalidTokenError("the token is not valid yet")
+    check_time_claims(claims, now=now, leeway=leeway)
     if "scp" not in claims and "roles" not in claims:
         raise InvalidTokenError("the token carries no scopes or roles (not an access token)")
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def check_permissions(

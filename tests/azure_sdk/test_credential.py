@@ -22,7 +22,12 @@ from azure.core.rest import HttpRequest
 
 import entra_auth
 from entra_auth import aio
-from entra_auth.azure_credential import AccessToken, AccessTokenInfo, EntraTokenCredential
+from entra_auth.azure_credential import (
+    AccessToken,
+    AccessTokenInfo,
+    EntraTokenCredential,
+    TenantNotAllowedError,
+)
 from entra_auth.errors import InteractionRequiredError
 from entra_auth.testing import (
     PUBLIC_CLIENT_ID,
@@ -156,8 +161,11 @@ def test_no_account_and_tenant_rules(emu: Emulator) -> None:
     assert user.get_token(GRAPH_USER_READ, tenant_id=emu.tenant_id).token
     app = entra_auth.ConfidentialClientApplication(
         WEB_APP_ID, client_credential=WEB_APP_SECRET, **app_kwargs(emu))
-    with pytest.raises(ValueError):
+    with pytest.raises(TenantNotAllowedError):  # azure-identity: ClientAuthenticationError
         EntraTokenCredential(app).get_token(GRAPH_DEFAULT, tenant_id="another-tenant")
+    with pytest.raises(ValueError):  # allowed, but app-only needs an app for that tenant
+        EntraTokenCredential(app, additionally_allowed_tenants=["*"]).get_token(
+            GRAPH_DEFAULT, tenant_id="another-tenant")
     with pytest.raises(ValueError):
         EntraTokenCredential(app).get_token()
 

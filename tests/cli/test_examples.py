@@ -3,6 +3,7 @@ client credentials from the environment), bulk async caller (httpx.AsyncClient).
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import re
@@ -82,3 +83,10 @@ def test_examples_default_to_an_in_process_emulator() -> None:
     done = _run("bulk_async_graph.py", _env(), "--count", "10")
     assert done.returncode == 0, done.stderr
     assert "token requests: 1" in done.stdout and "HTTP 200 x10" in done.stdout
+
+
+def test_daemon_lists_users_from_the_graph_shaped_api(emu: Emulator) -> None:
+    done = _run("daemon_httpx.py", _app_env(emu), emu.users_url, "--times", "1")
+    assert done.returncode == 0, done.stderr
+    listing = json.loads(done.stdout.split("\n", 1)[1])
+    assert ALICE in [u["userPrincipalName"] for u in listing["value"]]

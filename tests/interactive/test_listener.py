@@ -138,16 +138,30 @@ def test_not_reachable_on_other_addresses() -> None:
         with socket.socket() as probe:
             probe.settimeout(2)
             assert probe.connect_ex(("127.0.0.2", listener.port)) != 0
-        with socket.socket(socket.AF_INET6) as probe6:
-            probe6.settimeout(2)
-            assert probe6.connect_ex(("::1", listener.port, 0, 0)) != 0
         for address in _non_loopback_ipv4_addresses():
             with socket.socket() as probe:
                 probe.settimeout(2)
                 assert probe.connect_ex((address, listener.port)) != 0, address
-        # The control: the same port is reachable on 127.0.0.1.
+        for address in _non_loopback_ipv6_addresses():
+            with socket.socket(socket.AF_INET6) as probe6:
+                probe6.settimeout(2)
+                assert probe6.connect_ex((address, listener.port, 0, 0)) != 0, address
+        # The control: the same port is reachable on 127.0.0.1 and ::1 (both loopback).
         with socket.create_connection(("127.0.0.1", listener.port), timeout=2):
             pass
+        with socket.create_connection(("::1", listener.port), timeout=2):
+            pass
+
+
+def _non_loopback_ipv6_addresses() -> list[str]:
+    """This machine's global and unique-local IPv6 addresses (Linux's table)."""
+    found = []
+    with open("/proc/net/if_inet6") as table:
+        for line in table:
+            raw, scope = line.split()[0], int(line.split()[3], 16)
+            if scope == 0:  # global scope (link-local needs a zone; ::1 is host scope)
+                found.append(":".join(raw[i:i + 4] for i in range(0, 32, 4)))
+    return found
 
 
 def _non_loopback_ipv4_addresses() -> list[str]:

@@ -158,6 +158,9 @@ def test_app_service_system_and_user_assigned(entra_emulator: Emulator) -> None:
     assert _claims(entra_emulator, token)["oid"] == host.system_assigned.object_id
     (logged,) = entra_emulator.requests_to("app_service")
     assert logged.query["api-version"] == "2019-08-01"
+    # the App Service secret is sent, but the request log keeps it redacted like the others
+    assert env["IDENTITY_HEADER"] not in repr(entra_emulator.requests)
+    assert logged.headers["x-identity-header"] == "<redacted>"
     for kwargs, param in (({"object_id": user.object_id}, "principal_id"),
                           ({"resource_id": user.resource_id}, "mi_res_id")):
         entra_emulator.clear_log()

@@ -167,11 +167,12 @@ def test_file_cache_is_0600_in_a_0700_directory(entra_emulator: Emulator, tmp_pa
         assert stat.S_IMODE(other.stat().st_mode) & 0o077 == 0, other.name
 
 
-def test_loopback_listeners_bind_127_0_0_1_only(entra_emulator: Emulator) -> None:
+def test_loopback_listeners_bind_both_loopback_addresses_only(entra_emulator: Emulator) -> None:
+    # 127.0.0.1 and ::1 on one port ("localhost" may resolve to either), nothing else
     assert listening_addresses(entra_emulator.port) == ["127.0.0.1"]
     listener = LoopbackListener()
     try:
-        assert listening_addresses(listener.port) == ["127.0.0.1"]
+        assert sorted(listening_addresses(listener.port)) == ["127.0.0.1", "::1"]
     finally:
         listener.close()
 
@@ -182,4 +183,4 @@ def test_loopback_listeners_bind_127_0_0_1_only(entra_emulator: Emulator) -> Non
         finally:
             await server.aclose()
 
-    assert asyncio.run(run()) == ["127.0.0.1"]
+    assert sorted(asyncio.run(run())) == ["127.0.0.1", "::1"]

@@ -285,5 +285,5 @@ def test_interactive(entra_emulator: Emulator, leak_check: Secrets,
     result = s.take(app.acquire_token_interactive([USER_READ], login_hint=ALICE, timeout=20))
     assert "access_token" in result, result.get("error_description")
     assert agent.urls and "code_challenge_method=S256" in agent.urls[0]
-    assert agent.listener_binds == ["127.0.0.1"]
+    assert sorted(agent.listener_binds) == ["127.0.0.1", "::1"]  # loopback only (issue 13.5)
     s.take_cache(app.token_cache)

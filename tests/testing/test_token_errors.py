@@ -282,6 +282,17 @@ def test_on_behalf_of_errors(http: requests.Session, emu: Emulator) -> None:
                        500133)
 
 
+def test_on_behalf_of_after_cae_events(http: requests.Session, emu: Emulator) -> None:
+    assertion = _ropc(http, emu, scope=f"api://{WEB_API_ID}/access_as_user").json()
+    claims = '{"access_token":{"nbf":{"essential":true,"value":"1"}}}'
+    emu.revoke_access_tokens(ALICE)  # mild: the middle tier's retry with the claims works
+    retried = _obo(http, emu, assertion["access_token"], claims=claims)
+    assert retried.status_code == 200, retried.text
+    emu.revoke_sessions(ALICE)  # critical: the assertion itself is revoked
+    assert_entra_error(_obo(http, emu, assertion["access_token"], claims=claims), 400,
+                       "invalid_grant", 50173)
+
+
 # --- device code --------------------------------------------------------------------------
 
 def _devicecode(http: requests.Session, emu: Emulator, **form: str) -> requests.Response:

@@ -124,6 +124,19 @@ def test_challenge_reaches_a_client_without_fallback(emu: Emulator, api_url: str
     assert token not in reply.text and token not in reply.headers["WWW-Authenticate"]
 
 
+def test_mild_cae_event_is_met_silently_by_on_behalf_of(emu: Emulator, api_url: str) -> None:
+    # A milder event (e.g. a location change) leaves sessions valid: the API repeats
+    # on-behalf-of with the challenge's claims, Entra answers, and the client sees a 200.
+    headers = {"Authorization": f"Bearer {user_token(emu)}"}
+    assert requests.get(f"{api_url}/me", headers=headers).status_code == 200
+    emu.revoke_access_tokens(ALICE)
+    reply = requests.get(f"{api_url}/me", headers=headers)
+    assert reply.status_code == 200, reply.text
+    obo = [r for r in emu.requests_to("token") if "jwt-bearer" in (r.grant_type or "")]
+    assert len(obo) == 2 and '"nbf"' in obo[-1].form.get("claims", "")
+    assert obo[-1].status == 200
+
+
 def test_step_up_challenge_is_met_silently_by_on_behalf_of(emu: Emulator, api_url: str) -> None:
     emu.require_auth_context("c1")
     reply = requests.get(f"{api_url}/me", headers={"Authorization": f"Bearer {user_token(emu)}"})

@@ -35,14 +35,16 @@ def acquire(
     *,
     claims_challenge: str | None = None,
     extras: Extras = NO_EXTRAS,
+    force_refresh: bool = False,
 ) -> Flow[dict[str, Any]]:
     """Return a cached app token if one is fresh, else POST ``grant_type=client_credentials``.
 
     A refresh due (``refresh_on``) that fails falls back to the still-valid cached token.
     ``extras`` (``data``, ``fmi_path``, forwarded claims) are sent and key the cached token.
+    ``force_refresh`` (a resource rejected the cached token) skips the cache.
     """
     fallback: dict[str, Any] | None = None
-    if not claims_challenge:
+    if not claims_challenge and not force_refresh:
         hit = cached(ctx, metadata, scopes, extras)
         if hit is not None:
             fallback, refresh_due = hit

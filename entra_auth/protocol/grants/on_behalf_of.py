@@ -38,10 +38,13 @@ def acquire(
     *,
     claims_challenge: str | None = None,
     extras: Extras = NO_EXTRAS,
+    force_refresh: bool = False,
 ) -> Flow[dict[str, Any]]:
     """Cached token for this assertion, else its cached RT, else the OBO exchange.
 
     ``extras`` (``data``, forwarded claims) are sent and key the cached access token.
+    ``force_refresh`` (a resource rejected the cached token) skips the cached access token
+    but still redeems the cached refresh token.
     """
     if not isinstance(user_assertion, str) or not user_assertion:
         raise ValueError("user_assertion must be a non-empty string")
@@ -50,7 +53,7 @@ def acquire(
     now = ctx.clock()
     fallback: dict[str, Any] | None = None
     if not claims_challenge:
-        entry = find_access_token(
+        entry = None if force_refresh else find_access_token(
             ctx, [metadata.environment], metadata.realm, scopes, None, digest,
             ext_cache_key=extras.ext_cache_key,
         )
