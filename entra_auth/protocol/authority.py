@@ -50,22 +50,23 @@ B2C_HOST_SUFFIXES = ("b2clogin.com", "b2clogin.cn", "b2clogin.us", "b2clogin.de"
 CIAM_HOST_SUFFIX = ".ciamlogin.com"
 
 
-# A tenant id or domain as it may appear in a URL path (letters, digits, '.', '-'); one made of
-# dots only would be a relative path segment.
-_TENANT_RE = re.compile(r"[A-Za-z0-9.-]+")
+# A tenant id or domain as it may appear in a URL path: RFC 3986 unreserved characters but '~'
+# (letters, digits, '.', '-', '_'; msal accepts e.g. "my_tenant"), none of which can reshape a
+# URL; one made of dots only would be a relative path segment.
+_TENANT_RE = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def check_tenant_id(tenant: object, what: str = "tenant id") -> str:
     """Return ``tenant`` if it is a tenant id or domain that is safe in a URL path.
 
     Raises:
-        ValueError: ``tenant`` has characters other than letters, digits, ``.`` and ``-``,
-            or is only dots (``..`` would climb the URL path).
+        ValueError: ``tenant`` has characters other than letters, digits, ``.``, ``-`` and
+            ``_``, or is only dots (``..`` would climb the URL path).
     """
     if not isinstance(tenant, str) or not _TENANT_RE.fullmatch(tenant) or not tenant.strip("."):
         shown = repr(tenant)[:80] if isinstance(tenant, str) else type(tenant).__name__
         raise ValueError(f"{what} {shown} is not a tenant id or domain "
-                         "(only letters, digits, '.' and '-')")
+                         "(only letters, digits, '.', '-' and '_')")
     return tenant
 
 

@@ -232,3 +232,14 @@ def test_extract_certs() -> None:
     assert extract_certs("  tagless  ") == ["tagless"]
     with pytest.raises(ValueError, match="private key"):
         extract_certs(cert.private_key_pem)
+
+
+def test_tenant_names_msal_accepts_are_accepted() -> None:
+    from entra_auth.protocol.authority import check_tenant_id
+
+    app = msal.ConfidentialClientApplication(
+        WEB_APP_ID, WEB_APP_SECRET, authority="https://login.microsoftonline.com/my_tenant")
+    assert app.authority.tenant == "my_tenant"
+    for bad in ("x/../y", "..", "t?x=1", "t%2f..", "a b", "t~"):
+        with pytest.raises(ValueError, match="not a tenant id or domain"):
+            check_tenant_id(bad)
