@@ -69,11 +69,18 @@ class RedisCluster:
 
     def restart(self, index: int) -> None:
         """SIGKILL one node and start it again on the same port, data dir and cluster config."""
-        port = self.ports[index]
-        proc = self.procs[port]
+        self.kill(index)
+        self.start_again(index)
+
+    def kill(self, index: int) -> None:
+        """SIGKILL one node."""
+        proc = self.procs[self.ports[index]]
         proc.kill()
         proc.wait()
-        self._start_node(port)
+
+    def start_again(self, index: int) -> None:
+        """Start a killed node again (same port, data dir, nodes.conf); wait until healthy."""
+        self._start_node(self.ports[index])
         self.wait_healthy()
 
     def stop(self) -> None:

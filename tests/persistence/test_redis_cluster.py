@@ -11,10 +11,13 @@ import base64
 import json
 from typing import Any
 
+import pytest
+
 import entra_auth
 import entra_auth.aio
 from entra_auth.cache.redis_async import AsyncRedisTokenCache
 from entra_auth.cache.redis_cache import RedisTokenCache
+from entra_auth.errors import CacheError
 from entra_auth.testing import Emulator
 
 from .conftest import STRESS_APP_ID, STRESS_APP_SECRET, TENANTS, resource_uri, tenant_domain
@@ -141,7 +144,16 @@ def test_a_node_restart_loses_nothing_and_the_cache_keeps_working(
     assert "access_token" in signed_in, signed_in
     [account] = pca(emu, cache).get_accounts(username=ALICE)
     victim = redis_cluster.node_of(cache._codec.user_key(account["home_account_id"]))
-    redis_cluster.restart(victim)  # SIGKILL, then the same port, data dir and nodes.conf
+    on_victim = next(n for n in range(USERS, USERS + 200) if redis_cluster.node_of(
+        cache._codec.user_key(f"uid-{n}.{TENANT}")) == victim)
+    redis_cluster.kill(victim)
+    # While the node is down: a clear CacheError naming only the error type, nothing else.
+    with pytest.raises(CacheError, match="cache_backend_error") as down:
+        cache.find_accounts()
+    assert "secret" not in str(down.value) and "ConnectionError" in str(down.value)
+    with pytest.raises(CacheError):
+        cache.add(user_event(on_victim))  # a user whose partition lives on the dead node
+    redis_cluster.start_again(victim)  # the same port, data dir and nodes.conf
     # The same client object (its connection to that node died) and a fresh one both work;
     # the restarted node forgot its loaded scripts, which the cache loads again.
     for reader in (cache, RedisTokenCache(redis_cluster.client())):
@@ -152,7 +164,7 @@ def test_a_node_restart_loses_nothing_and_the_cache_keeps_working(
         assert emu.requests_to("token") == []
     refreshed = pca(emu, cache).acquire_token_silent([USER_READ], account, force_refresh=True)
     assert refreshed["access_token"] != signed_in["access_token"]
-    cache.add(user_event(USERS))  # writes land on every node again
+    cache.add(user_event(on_victim))  # writes land on every node again
     assert len(RedisTokenCache(redis_cluster.client()).find_accounts()) == USERS + 2
     client.close()
 
