@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request, Security
+from fastapi import FastAPI, HTTPException, Request
 from starlette.responses import JSONResponse, Response
 
 from ..errors import InteractionRequiredError
@@ -71,7 +71,7 @@ class FastAPIEntraAuth:
         configure Swagger UI's sign-in when ``swagger_client_id`` was given."""
         app.add_exception_handler(WebAuthError, self._handle)
         app.add_exception_handler(InteractionRequiredError, self._handle)
-        self.openapi.configure_swagger_ui(app)
+        self.openapi.install(app)
         self._installed = True
 
     async def _handle(self, request: Request, exc: Exception) -> Response:
@@ -110,14 +110,11 @@ class FastAPIEntraAuth:
             request.state.entra_caller = caller
             return caller
 
-        # Declared in the OpenAPI document: the operation needs an Entra token with these
-        # scopes (Swagger UI's "Authorize" gets one). The header is validated above, not here.
-        security = Security(self.openapi.scheme, scopes=self.openapi.add_scopes(scope_list or []))
-
-        async def documented_caller(request: Request, _token: str | None = security) -> Caller:
-            return await authenticated_caller(request)
-
-        return documented_caller
+        # Declared in the OpenAPI document (init_app adds the requirement to every operation
+        # depending on this): the operation needs an Entra token with these scopes, which
+        # Swagger UI's "Authorize" gets. Nothing is added to the per-request work.
+        self.openapi.document(authenticated_caller, scope_list or [])
+        return authenticated_caller
 
     def requires_auth(
         self,

@@ -22,9 +22,11 @@ SCHEME_NAME = "EntraID"
 class EntraOpenApi:
     """The OpenAPI security scheme of a :class:`WebApi` and Swagger UI's OAuth settings.
 
-    Used by :class:`~entra_auth.web.fastapi.FastAPIEntraAuth`; ``scheme`` is a FastAPI
-    ``OAuth2AuthorizationCodeBearer`` (``auto_error=False``: entra_auth answers a missing or
-    bad token itself, with RFC 6750 challenges).
+    Used by :class:`~entra_auth.web.fastapi.FastAPIEntraAuth`. ``scheme`` is a FastAPI
+    ``OAuth2AuthorizationCodeBearer``, but it is not a dependency: :meth:`install` adds it to
+    the generated document, with a requirement on each operation that depends on a
+    :meth:`document`-ed callable, so requests pay nothing for the documentation (and
+    entra_auth keeps answering missing or bad tokens with its own RFC 6750 challenges).
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class EntraOpenApi:
             auto_error=False,
         )
         self._init_oauth: dict[str, Any] = {}
+        self._documented: dict[Any, list[str]] = {}  # dependency -> its full scopes
         for name, description in (scopes or {}).items():
             self._scopes()[self.full_scope(name)] = description
 
@@ -83,13 +86,65 @@ class EntraOpenApi:
             "scopes": " ".join(self.scopes),
         }
 
-    def configure_swagger_ui(self, app: Any) -> None:
-        """Point ``app``'s Swagger UI at Entra (when a ``swagger_client_id`` was given)."""
-        if self.swagger_client_id is None:
-            return
-        # One dict, updated in place when caller() adds scopes: FastAPI reads it per request.
-        app.swagger_ui_init_oauth = self._init_oauth
-        self._init_oauth.update(self.swagger_init_oauth())
+    def document(self, dependency: Any, scopes: Iterable[str]) -> None:
+        """Operations depending on ``dependency`` require the scheme with ``scopes``."""
+        self._documented[dependency] = self.add_scopes(scopes)
+
+    def requirement(self, dependant: Any) -> list[str] | None:
+        """The scopes an operation's dependency tree requires, or None (not protected)."""
+        found: list[str] | None = None
+        pending = [dependant]
+        while pending:
+            current = pending.pop()
+            scopes = self._documented.get(current.call)
+            if scopes is not None:
+                found = found or []
+                found += [s for s in scopes if s not in found]
+            pending.extend(current.dependencies)
+        return found
+
+    def install(self, app: Any) -> None:
+        """Add the scheme and the operations' requirements to ``app``'s OpenAPI document,
+        and point its Swagger UI at Entra (when a ``swagger_client_id`` was given)."""
+        generate = app.openapi
+
+        def openapi() -> dict[str, Any]:
+            if app.openapi_schema:
+                return app.openapi_schema  # type: ignore[no-any-return]
+            schema: dict[str, Any] = generate()
+            self.add_to(schema, app.routes)
+            app.openapi_schema = schema
+            return schema
+
+        app.openapi = openapi
+        if self.swagger_client_id is not None:
+            # One dict, updated in place when caller() adds scopes: FastAPI reads it per request.
+            app.swagger_ui_init_oauth = self._init_oauth
+            self._init_oauth.update(self.swagger_init_oauth())
+
+    def add_to(self, schema: dict[str, Any], routes: Iterable[Any]) -> None:
+        """Add the scheme and per-operation requirements to a generated OpenAPI document."""
+        from fastapi.encoders import jsonable_encoder
+
+        paths = schema.get("paths") or {}
+        used = False
+        for route in routes:
+            dependant = getattr(route, "dependant", None)
+            operations = paths.get(getattr(route, "path_format", None)) or {}
+            scopes = self.requirement(dependant) if dependant is not None else None
+            if scopes is None:
+                continue
+            for method in getattr(route, "methods", None) or ():
+                operation = operations.get(method.lower())
+                if operation is None:  # include_in_schema=False, or HEAD
+                    continue
+                security = operation.setdefault("security", [])
+                security.append({SCHEME_NAME: scopes})
+                used = True
+        if used:
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes[SCHEME_NAME] = jsonable_encoder(
+                self.scheme.model, by_alias=True, exclude_none=True)
 
 
 def serve_swagger_ui(

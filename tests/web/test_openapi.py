@@ -70,13 +70,31 @@ def test_scopes_named_by_caller_join_the_scheme_and_swagger_settings(emu: Emulat
     entra = FastAPIEntraAuth(api, app, swagger_client_id=SPA_CLIENT_ID,
                              app_id_uri="api://contoso-api")
 
+    reader = entra.caller(scopes=["Data.Read"])
+
     @app.get("/read")
-    async def read(caller: Any = Depends(entra.caller(scopes=["Data.Read"]))) -> None: ...
+    async def read(caller: Any = Depends(reader)) -> None: ...
 
     @app.get("/daemon")
     async def daemon(caller: Any = Depends(entra.caller(roles=["Data.Read.All"]))) -> None: ...
 
+    async def current_user(caller: Any = Depends(reader)) -> Any:  # a dependency of its own
+        return caller
+
+    @app.get("/nested")
+    async def nested(user: Any = Depends(current_user)) -> None: ...
+
+    @app.get("/open")
+    async def open_() -> None: ...
+
     schema = app.openapi()
+    # Documentation only: a request runs just the caller dependency, nothing more.
+    route = next(r for r in app.routes if getattr(r, "path", "") == "/read")
+    assert [d.call for d in route.dependant.dependencies] == [reader]
+    assert [d.call for d in route.dependant.dependencies[0].dependencies] == []
+    assert schema["paths"]["/nested"]["get"]["security"] == [
+        {"EntraID": ["api://contoso-api/Data.Read"]}]
+    assert "security" not in schema["paths"]["/open"]["get"]
     flow = schema["components"]["securitySchemes"]["EntraID"]["flows"]["authorizationCode"]
     assert flow["scopes"] == {"api://contoso-api/Data.Read": ""}
     assert schema["paths"]["/read"]["get"]["security"] == [
