@@ -207,3 +207,38 @@ def test_async_cache_on_the_cluster_with_a_node_restart(
             await other.aclose()
 
     asyncio.run(scenario())
+
+
+def test_concurrent_requests_of_one_user_send_one_obo_request_on_the_cluster(
+    emu: Emulator, redis_cluster: Any
+) -> None:
+    """A web API's burst of one user's requests: one OBO request (single-flight), one write."""
+    from entra_auth.testing import WEB_API_ID, WEB_API_SECRET
+
+    incoming = pca(emu, entra_auth.TokenCache()).acquire_token_by_username_password(
+        ALICE, ALICE_PW, [f"api://{WEB_API_ID}/access_as_user"])["access_token"]
+    emu.inject_fault("token", "delay", seconds=0.5)
+
+    async def burst() -> list[dict[str, Any]]:
+        client = redis_cluster.async_client()
+        try:
+            api = entra_auth.aio.ConfidentialClientApplication(
+                WEB_API_ID, client_credential=WEB_API_SECRET, authority=emu.authority(),
+                verify=emu.ca_bundle, token_cache=AsyncRedisTokenCache(client))
+            return list(await asyncio.gather(*(
+                api.acquire_token_on_behalf_of(incoming, [USER_READ]) for _ in range(16))))
+        finally:
+            await client.aclose()
+
+    results = asyncio.run(burst())
+    assert len({r.get("access_token") for r in results}) == 1, results
+    obo = [r for r in emu.requests_to("token") if "jwt-bearer" in (r.grant_type or "")]
+    assert len(obo) == 1
+    # Another host finds the token in the cluster.
+    emu.clear_log()
+    again = entra_auth.ConfidentialClientApplication(
+        WEB_API_ID, client_credential=WEB_API_SECRET, authority=emu.authority(),
+        verify=emu.ca_bundle, token_cache=RedisTokenCache(redis_cluster.client()),
+    ).acquire_token_on_behalf_of(incoming, [USER_READ])
+    assert again["token_source"] == "cache" and again["access_token"] == results[0]["access_token"]
+    assert emu.requests_to("token") == []
