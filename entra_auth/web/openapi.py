@@ -18,6 +18,16 @@ __all__ = ["SCHEME_NAME", "EntraOpenApi", "serve_swagger_ui"]
 
 SCHEME_NAME = "EntraID"
 
+_AUTH_RESPONSES = {
+    "401": "No valid bearer token (missing, malformed, expired, wrong audience or issuer), "
+           "or a downstream API's claims challenge for the client (error=insufficient_claims).",
+    "403": "The token lacks the required scope or app role (error=insufficient_scope).",
+}
+_CHALLENGE_HEADER = {"WWW-Authenticate": {
+    "description": "RFC 6750 Bearer challenge naming the authorization_uri and client_id.",
+    "schema": {"type": "string"},
+}}
+
 
 class EntraOpenApi:
     """The OpenAPI security scheme of a :class:`WebApi` and Swagger UI's OAuth settings.
@@ -140,6 +150,10 @@ class EntraOpenApi:
                     continue
                 security = operation.setdefault("security", [])
                 security.append({SCHEME_NAME: scopes})
+                responses = operation.setdefault("responses", {})
+                for status, description in _AUTH_RESPONSES.items():
+                    responses.setdefault(status, {"description": description,
+                                                  "headers": _CHALLENGE_HEADER})
                 used = True
         if used:
             schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})

@@ -55,8 +55,12 @@ def test_the_schema_declares_entra_with_the_apis_scopes(emu: Emulator) -> None:
             "scopes": {API_SCOPE: "Call the Contoso API as the signed-in user"},
         }},
     }}
-    assert schema["paths"]["/me"]["get"]["security"] == [{"EntraID": [API_SCOPE]}]
+    me = schema["paths"]["/me"]["get"]
+    assert me["security"] == [{"EntraID": [API_SCOPE]}]
+    assert {"200", "401", "403"} <= set(me["responses"])  # the failures are documented
+    assert "WWW-Authenticate" in me["responses"]["401"]["headers"]
     assert "security" not in schema["paths"]["/health"]["get"]
+    assert set(schema["paths"]["/health"]["get"]["responses"]) == {"200"}
     # The scheme documents the token; entra_auth still answers a missing one (RFC 6750).
     assert missing.status_code == 401 and "error=" not in missing.headers["WWW-Authenticate"]
     assert f'client_id="{WEB_API_ID}"' in missing.headers["WWW-Authenticate"]
