@@ -121,6 +121,8 @@ class App:
         trusted_subjects: Subject names (e.g. ``CN=app.contoso.com``) accepted for
             subject-name/issuer authentication: an ``x5c`` chain issued by the emulator's CA.
         redirect_uris: Registered redirect URIs. ``http://localhost`` matches any port.
+        spa_redirect_uris: Redirect URIs of the single-page-application platform: their
+            codes are redeemed only cross-origin (CORS, from the browser), others never.
         family_id: FOCI family (``"1"``) or None.
         consented_scopes: Delegated permissions with tenant-wide (admin) consent, as full
             scope strings, e.g. ``https://graph.microsoft.com/User.Read``.
@@ -136,6 +138,7 @@ class App:
     certificates: list[str] = field(default_factory=list)
     trusted_subjects: list[str] = field(default_factory=list)
     redirect_uris: list[str] = field(default_factory=list)
+    spa_redirect_uris: list[str] = field(default_factory=list)
     family_id: str | None = None
     consented_scopes: list[str] = field(default_factory=list)
     app_roles: list[str] = field(default_factory=list)

@@ -86,6 +86,7 @@ class AuthCode:
     expires_at: float
     max_age_requested: bool = False
     redeemed: bool = False
+    spa: bool = False  # issued to a single-page-app redirect URI: redeemed cross-origin only
 
 
 @dataclass
