@@ -165,6 +165,10 @@ class Settings:
         issue_refresh_tokens: Send ``refresh_token`` to user flows.
         cae_requires_capability: Only challenge revoked tokens whose client declared the
             ``CP1`` capability (``xms_cc``), as Graph does; False challenges every token.
+        refuse_assertion_replay: Refuse a certificate-signed client assertion whose ``jti``
+            was already accepted (until the assertion's ``exp``), to test that your own
+            assertion source mints a fresh one each time. Off by default, as Entra accepts a
+            repeated ``jti`` (msal reuses one signed assertion for up to 9 minutes).
     """
 
     access_token_lifetime: int = 3600
@@ -178,6 +182,7 @@ class Settings:
     auto_approve: bool = False
     issue_refresh_tokens: bool = True
     cae_requires_capability: bool = False
+    refuse_assertion_replay: bool = False
 
 
 @dataclass
