@@ -121,8 +121,8 @@ class ClientApplication(AppCore):
     async def get_accounts(self, username: str | None = None) -> list[dict[str, Any]]:
         """Accounts that signed in before (see the sync ``get_accounts``).
 
-        With an ``AsyncRedisTokenCache`` this loads every user partition under the prefix
-        (a SCAN, as the sync ``RedisTokenCache`` does): its cost grows with the users.
+        With an ``AsyncRedisTokenCache`` this loads every user partition its index sets list
+        (no SCAN, as with the sync ``RedisTokenCache``): its cost grows with the users.
         """
         found = await self._cached(
             lambda: self._run(app_flows.accounts(self._ctx, self.authority, username)),
@@ -418,7 +418,7 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
     async def remove_tokens_for_client(self) -> None:
         """Remove the app-only tokens :meth:`acquire_token_for_client` cached.
 
-        With an ``AsyncRedisTokenCache`` this lists the client's app partitions (a SCAN).
+        With an ``AsyncRedisTokenCache`` this reads the client's app partition index (no SCAN).
         """
         async def remove() -> None:
             self._remove_app_tokens()  # the cache only, no network

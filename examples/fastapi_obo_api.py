@@ -15,6 +15,13 @@ and the delegated Graph permission ``User.Read``)::
 or against the local emulator, no tenant needed::
 
     python examples/fastapi_obo_api.py --emulator
+
+The OpenAPI document declares Entra ID (OAuth2 authorization code with PKCE, the API's
+``access_as_user`` scope): on ``/docs``, "Authorize" signs a developer in through a
+single-page-app registration (``SWAGGER_CLIENT_ID``; the emulator's ``SPA_CLIENT_ID``) and
+"Try it out" calls the API with the token. Swagger UI's files come from a CDN unless
+``SWAGGER_UI_ASSETS`` names a local copy of Swagger UI 5 (npm ``swagger-ui-dist``, or PyPI
+``drf-spectacular-sidecar``; the ``--emulator`` mode uses the latter when installed).
 """
 
 # No "from __future__ import annotations": FastAPI reads the handler annotations at runtime.
@@ -31,7 +38,7 @@ from fastapi import Depends, FastAPI
 
 from entra_auth import aio
 from entra_auth.web import Caller, TokenValidator, WebApi
-from entra_auth.web.fastapi import FastAPIEntraAuth
+from entra_auth.web.fastapi import FastAPIEntraAuth, serve_swagger_ui
 
 GRAPH_ME = "https://graph.microsoft.com/v1.0/me"
 GRAPH_SCOPES = ["https://graph.microsoft.com/User.Read"]
@@ -46,6 +53,8 @@ def create_app(
     allowed_hosts: Sequence[str] | None = None,
     verify: Any = True,
     clock: Callable[[], float] = time.time,
+    swagger_client_id: str | None = None,
+    swagger_ui_assets: str | None = None,
 ) -> FastAPI:
     """Build the API.
 
@@ -57,6 +66,8 @@ def create_app(
         allowed_hosts: Hosts Graph tokens may be sent to (default: graph.microsoft.com).
         verify: TLS verification (a CA bundle path for the emulator).
         clock: Seconds since the epoch (the emulator has its own clock).
+        swagger_client_id: The single-page-app registration Swagger UI signs in with.
+        swagger_ui_assets: A local Swagger UI folder (else FastAPI's default CDN).
     """
     app = FastAPI(title="Contoso API")
     confidential = aio.ConfidentialClientApplication(
@@ -67,12 +78,17 @@ def create_app(
         TokenValidator(client_id, authority=authority, verify=verify, clock=clock),
         confidential, downstream_scopes=GRAPH_SCOPES, allowed_hosts=allowed_hosts,
     )
-    entra = FastAPIEntraAuth(api, app)
+    entra = FastAPIEntraAuth(
+        api, app, scopes={"access_as_user": "Call the Contoso API as the signed-in user"},
+        swagger_client_id=swagger_client_id,
+    )
+    if swagger_ui_assets:
+        serve_swagger_ui(app, swagger_ui_assets)
     tls = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
     user = entra.caller(scopes=["access_as_user"])
 
-    @app.get("/me")
+    @app.get("/me", summary="The caller's Microsoft Graph profile (on-behalf-of)")
     async def me(caller: Annotated[Caller, Depends(user)]) -> Any:
         async with httpx.AsyncClient(auth=caller.auth, verify=tls) as client:
             # A claims challenge on-behalf-of can't meet raises here; FastAPIEntraAuth turns
@@ -90,17 +106,31 @@ def create_app(
     return app
 
 
+def local_swagger_ui() -> str | None:
+    """Swagger UI 5's folder in the ``drf-spectacular-sidecar`` package, if installed."""
+    try:
+        import drf_spectacular_sidecar
+    except ImportError:
+        return None
+    folder = os.path.join(os.path.dirname(drf_spectacular_sidecar.__file__),
+                          "static", "drf_spectacular_sidecar", "swagger-ui-dist")
+    return folder if os.path.isdir(folder) else None
+
+
 def _emulator_main() -> None:
     import uvicorn
 
-    from entra_auth.testing import WEB_API_ID, WEB_API_SECRET, Emulator
+    from entra_auth.testing import SPA_CLIENT_ID, WEB_API_ID, WEB_API_SECRET, Emulator
 
+    assets = local_swagger_ui()
     with Emulator() as emu:
         api = create_app(WEB_API_ID, WEB_API_SECRET, emu.authority(),
                          graph_me_url=emu.graph_url, allowed_hosts=["127.0.0.1"],
-                         verify=emu.ca_bundle, clock=emu.now)
+                         verify=emu.ca_bundle, clock=emu.now,
+                         swagger_client_id=SPA_CLIENT_ID, swagger_ui_assets=assets)
         print(f"emulator: {emu.base_url}; call http://127.0.0.1:8000/me with a token for "
-              f"api://{WEB_API_ID}/access_as_user", file=sys.stderr)
+              f"api://{WEB_API_ID}/access_as_user, or open http://127.0.0.1:8000/docs "
+              "(alice@contoso.onmicrosoft.com / alice-password)", file=sys.stderr)
         uvicorn.run(api, host="127.0.0.1", port=8000)
 
 
@@ -108,4 +138,6 @@ if __name__ == "__main__" and "--emulator" in sys.argv:
     _emulator_main()
 elif os.environ.get("API_CLIENT_ID"):
     app = create_app(os.environ["API_CLIENT_ID"], os.environ["API_CLIENT_SECRET"],
-                     os.environ["API_AUTHORITY"])
+                     os.environ["API_AUTHORITY"],
+                     swagger_client_id=os.environ.get("SWAGGER_CLIENT_ID"),
+                     swagger_ui_assets=os.environ.get("SWAGGER_UI_ASSETS"))

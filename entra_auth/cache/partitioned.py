@@ -42,7 +42,8 @@ class PartitionedTokenCache(TokenCache):
     """The MSAL and indexed TokenCache API, each call served by one partition.
 
     Subclasses implement :meth:`_view` (a partition as an in-memory TokenCache),
-    :meth:`_apply` (write changes) and :meth:`_scan` (list partition keys).
+    :meth:`_apply` (write changes), :meth:`_members` (partitions listed in index sets) and
+    :meth:`_scan` (partition keys matching a pattern, for queries no index answers).
     """
 
     def __init__(self, codec: PartitionCodec, *, clock: Callable[[], float] | None = None) -> None:
@@ -60,10 +61,22 @@ class PartitionedTokenCache(TokenCache):
     def _scan(self, pattern: str) -> list[str]:
         raise NotImplementedError
 
+    def _members(self, indexes: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def _keys(self, kind: str, client_id: str | None = None) -> list[str]:
+        """Partition keys of a kind: from the index sets for users and a client's apps, else
+        (a query no partition key or index answers) by SCAN."""
+        if kind == "user":
+            return self._members(self._codec.user_indexes())
+        if kind == "app" and client_id is not None:
+            return self._members([self._codec.app_index(client_id)])
+        return [k for k in self._scan(self._codec.pattern(kind)) if self._codec.is_partition(k)]
+
     def _views(self, key: str | None, kind: str) -> list[TokenCache]:
         if key is not None:
             return [self._view(key)]
-        return [self._view(k) for k in self._scan(self._codec.pattern(kind))]
+        return [self._view(k) for k in self._keys(kind)]
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -142,7 +155,7 @@ class PartitionedTokenCache(TokenCache):
         now = self._now(None)
         changes: dict[str, Change] = {}
         count = 0
-        for key in self._scan(self._codec.pattern("app", client_id)):
+        for key in self._keys("app", client_id):
             for entry in self._view(key)._store.section(CredentialType.ACCESS_TOKEN).values():
                 if norm(entry.get("client_id")) == client_id.lower() and (
                     envs is None or norm(entry.get("environment")) in envs
@@ -237,7 +250,7 @@ class PartitionedTokenCache(TokenCache):
         username: str | None = None,
         home_account_id: str | None = None,
     ) -> list[Entry]:
-        """Account entries: one partition with ``home_account_id``, else every user's (a SCAN)."""
+        """Account entries: one partition with ``home_account_id``, else every user's (indexed)."""
         key = self._codec.user_key(home_account_id) if home_account_id else None
         found: list[Entry] = []
         for view in self._views(key, "user"):

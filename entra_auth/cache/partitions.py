@@ -2,11 +2,14 @@
 
 A partition is one Redis hash: per user (``home_account_id``), per app and tenant (app-only
 access tokens), per on-behalf-of assertion hash, or per client (AppMetadata). Each hash field is
-one MSAL entry; the ``__v`` field is a random version, changed by every write.
+one MSAL entry; the ``__v`` field is a random version, changed by every write. Every key carries
+a Redis Cluster hash tag; user and app partitions share theirs with an index set, kept by the
+same atomic write, so listing them needs no SCAN.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Mapping
@@ -18,7 +21,9 @@ from .store import EntryStore
 from .token_cache import TokenCache
 
 __all__ = [
+    "LIST_SCRIPT",
     "READ_SCRIPT",
+    "USER_SHARDS",
     "VERSION_FIELD",
     "WRITE_SCRIPT",
     "PartitionCodec",
@@ -36,10 +41,12 @@ if v == ARGV[1] then return {v} end
 return {v, redis.call('HGETALL', KEYS[1])}
 """
 
+# KEYS: the partition, then (user and app partitions) the index set sharing its hash tag.
 # ARGV: new version, ttl in ms (0: keep), number of fields to set, field/value pairs, then
 # fields to delete. Atomic, so concurrent writers to one partition never drop each other's
-# entries. The TTL only grows: a short-lived access token never cuts a refresh token's life.
-# Returns the version the partition had before (false when it did not exist).
+# entries, and the index lists exactly the partitions that exist (but for expired ones, which
+# LIST_SCRIPT drops). The TTL only grows: a short-lived access token never cuts a refresh
+# token's life. Returns the version the partition had before (false when it did not exist).
 WRITE_SCRIPT = """
 local key = KEYS[1]
 local old = redis.call('HGET', key, '__v')
@@ -56,9 +63,11 @@ end
 local left = redis.call('HLEN', key)
 if left == 0 or (left == 1 and old) then
   redis.call('DEL', key)
+  if KEYS[2] then redis.call('SREM', KEYS[2], key) end
   return old
 end
 redis.call('HSET', key, '__v', ARGV[1])
+if KEYS[2] then redis.call('SADD', KEYS[2], key) end
 local ttl = tonumber(ARGV[2])
 local current = redis.call('PTTL', key)
 if ttl > 0 and (current < 0 or current < ttl) then
@@ -67,6 +76,24 @@ end
 return old
 """
 
+# KEYS: an index set. Returns the partitions it lists that still exist, and forgets the
+# others (expired by TTL). They share the index's hash tag, so this stays in one slot.
+LIST_SCRIPT = """
+local live = {}
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', key) == 1 then
+    live[#live + 1] = key
+  else
+    redis.call('SREM', KEYS[1], key)
+  end
+end
+return live
+"""
+
+# User partitions are spread over this many hash tags (slots), each with its index set.
+USER_SHARDS = 256
+_KINDS = ("user", "app", "obo", "meta")
+
 
 def _context(field: str) -> str:
     return "entra_auth.redis:" + field
@@ -74,6 +101,17 @@ def _context(field: str) -> str:
 
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def _shard(home_account_id: str) -> int:
+    digest = hashlib.sha256(home_account_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:2], "big") % USER_SHARDS
+
+
+def _tag(value: str, lower: bool = True) -> str:
+    # A brace inside would end the hash tag early; client ids and hashes never hold one.
+    text = value.lower() if lower else value
+    return text.replace("{", "(").replace("}", ")")
 
 
 def _int(value: Any) -> int | None:
@@ -99,6 +137,9 @@ class PartitionCodec:
         refresh_token_ttl: int,
         encryption: CacheEncryption | None = None,
     ) -> None:
+        if "{" in prefix or "}" in prefix:
+            # A brace would make the prefix the Redis Cluster hash tag of every key.
+            raise ValueError("the Redis key prefix must not contain '{' or '}'")
         self.prefix = prefix.rstrip(":")
         self.refresh_token_ttl = refresh_token_ttl
         self.encryption = encryption
@@ -107,27 +148,58 @@ class PartitionCodec:
         self._decoded: dict[tuple[str, bytes | str], Entry] = {}
 
     # -- partition keys ---------------------------------------------------------------------
+    # Each key has a hash tag ({...}): Redis Cluster keeps the keys of one tag in one slot, so
+    # a partition and its index set are written by one script.
 
     def user_key(self, home_account_id: str) -> str:
         """The partition of an account's tokens, ID tokens and Account entries."""
-        return f"{self.prefix}:user:{home_account_id.lower()}"
+        home = home_account_id.lower()
+        return f"{self.prefix}:user:{{u{_shard(home):02x}}}:{home}"
+
+    def user_indexes(self) -> list[str]:
+        """The index sets listing the user partitions (one per shard)."""
+        return [f"{self.prefix}:users:{{u{shard:02x}}}" for shard in range(USER_SHARDS)]
 
     def app_key(self, client_id: str, realm: str) -> str:
         """The partition of a client's app-only access tokens in one tenant."""
-        return f"{self.prefix}:app:{client_id.lower()}:{realm.lower()}"
+        return f"{self.prefix}:app:{{a:{_tag(client_id)}}}:{realm.lower()}"
+
+    def app_index(self, client_id: str) -> str:
+        """The index set listing a client's app partitions (one per tenant)."""
+        return f"{self.prefix}:apps:{{a:{_tag(client_id)}}}"
 
     def obo_key(self, user_assertion_hash: str) -> str:
         """The partition of the tokens obtained on behalf of one incoming assertion."""
-        return f"{self.prefix}:obo:{user_assertion_hash}"
+        return f"{self.prefix}:obo:{{{_tag(user_assertion_hash, lower=False)}}}"
 
     def metadata_key(self, client_id: str) -> str:
         """The partition of a client's AppMetadata entries (FOCI membership)."""
-        return f"{self.prefix}:meta:{client_id.lower()}"
+        return f"{self.prefix}:meta:{{m:{_tag(client_id)}}}"
 
-    def pattern(self, kind: str, *parts: str) -> str:
-        """A SCAN pattern for partitions of a kind (``user``, ``app``, ``obo``, ``meta``)."""
-        escaped = [p.lower().replace("*", "\\*").replace("?", "\\?") for p in parts]
-        return ":".join([self.prefix, kind, *escaped, "*"])
+    def index_of(self, key: str) -> str | None:
+        """The index set a partition is listed in (user and app partitions), else None."""
+        kind, _, rest = key[len(self.prefix) + 1:].partition(":")
+        tag = rest[:rest.find("}") + 1]
+        if kind == "user":
+            return f"{self.prefix}:users:{tag}"
+        if kind == "app":
+            return f"{self.prefix}:apps:{tag}"
+        return None
+
+    def write_keys(self, key: str) -> list[str]:
+        """KEYS for :data:`WRITE_SCRIPT`: the partition, and its index set if it has one."""
+        index = self.index_of(key)
+        return [key] if index is None else [key, index]
+
+    def is_partition(self, key: str) -> bool:
+        """Whether a key under the prefix is a partition (not an index set)."""
+        kind = key[len(self.prefix) + 1:].partition(":")[0]
+        return key.startswith(self.prefix + ":") and kind in _KINDS
+
+    def pattern(self, kind: str) -> str:
+        """A SCAN pattern for every partition of a kind (``user``, ``app``, ``obo``, ``meta``,
+        or ``*``); only for queries no index answers."""
+        return f"{self.prefix}:{kind}:*"
 
     def key_of_entry(self, section: str, entry: Mapping[str, Any]) -> str:
         """The partition an entry belongs to."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import fnmatch
+import inspect
 import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -23,6 +24,7 @@ from .redis_cache import (
     _text,
     adopt_reply,
     plan_writes,
+    queue_script,
     redis_error,
 )
 from .token_cache import TokenCache
@@ -129,7 +131,8 @@ class AsyncRedisTokenCache(RedisBackedCache):
         try:
             pipe = self.client.pipeline(transaction=False)
             for key, item in zip(wanted, known, strict=True):
-                await self._read(keys=[key], args=[item[0] if item else ""], client=pipe)
+                await _queued(queue_script(
+                    pipe, self._read, [key], [item[0] if item else ""], self._cluster))
             replies = await pipe.execute()
         except Exception as exc:
             raise redis_error(exc, "reading the cache") from None
@@ -138,9 +141,12 @@ class AsyncRedisTokenCache(RedisBackedCache):
             for key, item, reply in zip(wanted, known, replies, strict=True)
         }
 
-    async def _scan_redis(self, pattern: str) -> list[str]:
+    async def _members_redis(self, indexes: list[str]) -> list[str]:
         try:
-            return [_text(k) async for k in self.client.scan_iter(match=pattern, count=500)]
+            pipe = self.client.pipeline(transaction=False)
+            for index in indexes:
+                await _queued(queue_script(pipe, self._list, [index], [], self._cluster))
+            return [_text(k) for members in await pipe.execute() for k in members]
         except Exception as exc:
             raise redis_error(exc, "listing the cache") from None
 
@@ -165,7 +171,8 @@ class AsyncRedisTokenCache(RedisBackedCache):
             try:
                 pipe = self.client.pipeline(transaction=False)
                 for key, _, args in plans:
-                    await self._write(keys=[key], args=args, client=pipe)
+                    await _queued(queue_script(
+                        pipe, self._write, self._codec.write_keys(key), args, self._cluster))
                 olds = await pipe.execute()
             except Exception as exc:
                 for key, _, _ in plans:
@@ -194,28 +201,30 @@ class AsyncRedisTokenCache(RedisBackedCache):
         """The async cache protocol of :mod:`entra_auth.aio`: load what a call reads, flush after.
 
         ``inputs`` are :meth:`partition_keys`' (what the call knows: account, client, tenant,
-        assertion); ``all_users`` also loads every user partition under the prefix (SCAN, for
-        ``get_accounts``), ``all_tenants_of`` every app partition of that client (for
-        ``remove_tokens_for_client``). With no inputs nothing is read; writes are flushed.
+        assertion); ``all_users`` also loads every user partition under the prefix (from the
+        user index sets, for ``get_accounts``), ``all_tenants_of`` every app partition of that
+        client (from its index, for ``remove_tokens_for_client``). With no inputs nothing is
+        read; writes are flushed.
         """
-        patterns = []
+        indexes = []
         if all_users:
-            patterns.append(self._codec.pattern("user"))
+            indexes += self._codec.user_indexes()
         if all_tenants_of:
-            patterns.append(self._codec.pattern("app", all_tenants_of))
-        return self._scope(self.partition_keys(**inputs), patterns)
+            indexes.append(self._codec.app_index(all_tenants_of))
+        return self._scope(self.partition_keys(**inputs), indexes)
 
     @contextlib.asynccontextmanager
     async def _scope(
-        self, keys: list[str], patterns: list[str] | None = None
+        self, keys: list[str], indexes: list[str] | None = None
     ) -> AsyncIterator[AsyncRedisTokenCache]:
-        for pattern in patterns or ():
-            found = await self._scan_redis(pattern)
+        if indexes:
+            found = await self._members_redis(indexes)
             present = set(found)
+            listed = {self._codec.index_of(name) for name in found} | set(indexes)
             # Partitions held here but no longer in Redis (removed by another instance,
             # or expired) must not be listed from memory.
             for name in self._mirror.names():
-                if fnmatch.fnmatchcase(name, pattern) and name not in present:
+                if self._codec.index_of(name) in listed and name not in present:
                     self._mirror.drop(name)
             keys = keys + found
         views = await self._fetch(keys)
@@ -285,9 +294,23 @@ class AsyncRedisTokenCache(RedisBackedCache):
         else:
             self._pending.append((changes, now))
 
+    def _loaded(self) -> list[str]:
+        scope = self._current()
+        return list(dict.fromkeys([*(scope.views if scope else ()), *self._mirror.names()]))
+
     def _scan(self, pattern: str) -> list[str]:
         # No synchronous I/O here: list what was loaded (load() partitions first).
-        scope = self._current()
-        names = list(dict.fromkeys([*(scope.views if scope else ()), *self._mirror.names()]))
-        return [key for key in names if fnmatch.fnmatchcase(key, pattern)]
+        return [key for key in self._loaded() if fnmatch.fnmatchcase(key, pattern)]
+
+    def _members(self, indexes: list[str]) -> list[str]:
+        # Likewise: the loaded partitions those index sets list.
+        wanted = set(indexes)
+        return [key for key in self._loaded() if self._codec.index_of(key) in wanted]
+
+
+async def _queued(queued: Any) -> None:
+    # redis.asyncio's Script queues with a coroutine; a cluster pipeline queues at once (and
+    # returns itself, which is awaitable too: awaiting it would not queue anything).
+    if inspect.iscoroutine(queued):
+        await queued
 

@@ -2,6 +2,7 @@
 
 A silent lookup costs one round trip (a Lua script that returns the partition only when its
 version changed); writes are atomic Lua scripts, so concurrent writers never lose entries.
+Works on one Redis server and on Redis Cluster (every script touches one hash-tagged slot).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from ..errors import CacheError
 from .encryption import CacheEncryption
 from .partitioned import Change, PartitionedTokenCache
-from .partitions import READ_SCRIPT, WRITE_SCRIPT, PartitionCodec, expired_fields
+from .partitions import LIST_SCRIPT, READ_SCRIPT, WRITE_SCRIPT, PartitionCodec, expired_fields
 from .token_cache import TokenCache
 
 __all__ = ["RedisTokenCache"]
@@ -103,6 +104,22 @@ def adopt_reply(
     return view
 
 
+def is_cluster(client: Any) -> bool:
+    """Whether ``client`` is a ``redis.RedisCluster`` (sync or asyncio)."""
+    return callable(getattr(client, "get_nodes", None))
+
+
+def queue_script(pipe: Any, script: Any, keys: list[str], args: list[Any], cluster: bool) -> Any:
+    """Queue a script call on a pipeline (returns what the client returns: await it if async).
+
+    A Redis Cluster pipeline gets EVAL with the script's text: redis-py refuses EVALSHA there,
+    and a restarted node has forgotten the scripts loaded before.
+    """
+    if cluster:
+        return pipe.execute_command("EVAL", script.script, len(keys), *keys, *args)
+    return script(keys=keys, args=args, client=pipe)
+
+
 def plan_writes(
     codec: PartitionCodec, mirror: Mirror, changes: dict[str, Change], now: int
 ) -> list[tuple[str, str, list[Any]]]:
@@ -142,8 +159,10 @@ class RedisBackedCache(PartitionedTokenCache):
         super().__init__(PartitionCodec(prefix, refresh_token_ttl, encryption), clock=clock)
         self.client = client
         self._mirror = Mirror(cached_partitions)
+        self._cluster = is_cluster(client)
         self._read = client.register_script(READ_SCRIPT)
         self._write = client.register_script(WRITE_SCRIPT)
+        self._list = client.register_script(LIST_SCRIPT)
 
 
 class RedisTokenCache(RedisBackedCache):
@@ -162,12 +181,18 @@ class RedisTokenCache(RedisBackedCache):
     so instances writing at once never lose each other's entries. Partitions read recently
     are kept in memory and re-sent by Redis only when they changed.
 
-    Listing every account (``get_accounts()`` without a username filter) and
-    ``remove_tokens_for_client()`` SCAN the prefix: their cost grows with the number of users.
+    Every key carries a hash tag, so the cache runs on Redis Cluster (pass a
+    ``redis.RedisCluster``): user partitions are spread over 256 tags, each with an index set
+    that the same atomic write keeps; a client's app partitions share the client's tag and
+    index. Listing every account (``get_accounts()`` without a username filter) reads the 256
+    user indexes and ``remove_tokens_for_client()`` the client's index: no SCAN of the
+    keyspace. Only an MSAL ``search()`` naming no partition (rare; MSAL's own lookups always
+    name one) still SCANs.
 
     Args:
-        client: a ``redis.Redis`` (or ``redis.RedisCluster``) client.
-        prefix: the key prefix; give each application environment its own.
+        client: a ``redis.Redis`` or ``redis.RedisCluster`` client.
+        prefix: the key prefix; give each application environment its own (no braces:
+            they would make it every key's cluster hash tag).
         refresh_token_ttl: seconds a user or OBO partition lives after its last write.
         encryption: encrypt each entry (AES-GCM); the client then needs
             ``decode_responses=False`` (the default).
@@ -175,6 +200,7 @@ class RedisTokenCache(RedisBackedCache):
         clock: as for :class:`~entra_auth.TokenCache`.
 
     Raises:
+        ValueError: ``prefix`` contains ``{`` or ``}``.
         CacheError: from any operation when Redis fails or an entry can't be decrypted.
     """
 
@@ -196,11 +222,12 @@ class RedisTokenCache(RedisBackedCache):
         try:
             if len(plans) == 1:
                 key, _, args = plans[0]
-                olds = [self._write(keys=[key], args=args)]
+                olds = [self._write(keys=self._codec.write_keys(key), args=args)]
             else:
                 pipe = self.client.pipeline(transaction=False)
                 for key, _, args in plans:
-                    self._write(keys=[key], args=args, client=pipe)
+                    queue_script(pipe, self._write, self._codec.write_keys(key), args,
+                                 self._cluster)
                 olds = pipe.execute()
         except Exception as exc:
             for key, _, _ in plans:
@@ -208,6 +235,15 @@ class RedisTokenCache(RedisBackedCache):
             raise redis_error(exc, "writing the cache") from None
         for (key, version, _), old in zip(plans, olds, strict=True):
             self._mirror.after_write(key, old, version, changes[key])
+
+    def _members(self, indexes: list[str]) -> list[str]:
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for index in indexes:
+                queue_script(pipe, self._list, [index], [], self._cluster)
+            return [_text(k) for members in pipe.execute() for k in members]
+        except Exception as exc:
+            raise redis_error(exc, "listing the cache") from None
 
     def _scan(self, pattern: str) -> list[str]:
         try:

@@ -260,8 +260,42 @@ def obo(
     ctx: ClientContext, authority: Authority, user_assertion: str, scopes: object,
     claims_challenge: str | None = None, extras: Extras = NO_EXTRAS,
     force_refresh: bool = False,
+) -> AppFlow[dict[str, Any]]:
+    """On-behalf-of, cache-partitioned by the assertion's hash; concurrent callers share a request.
+
+    Requests of one user arriving together (the same assertion, the same scopes) send one
+    on-behalf-of request: the first runs it, the others wait for its result. A fresh cached
+    token is returned before single-flight; one only due for a proactive refresh too, while
+    another caller is refreshing it. A claims challenge bypasses the cache, and is not shared;
+    ``force_refresh`` (a resource rejected the cached token) skips the cached access token, and
+    concurrent forced refreshes share one request. ``extras`` (``data``, forwarded claims) are
+    sent, key the cached token and set the shared request apart.
+    """
+    if claims_challenge:
+        return (yield from _obo(ctx, authority, user_assertion, scopes, claims_challenge,
+                                extras, force_refresh))
+    if not isinstance(user_assertion, str) or not user_assertion:
+        raise ValueError("user_assertion must be a non-empty string")
+    wanted = check_scopes(scopes)
+    digest = on_behalf_of.assertion_hash(user_assertion)
+    # The key holds the assertion's hash, never the assertion.
+    key = ("on_behalf_of", ctx.client_id, digest, " ".join(sorted(wanted)), force_refresh,
+           extras.ext_cache_key or "")
+    metadata = known_metadata(ctx, authority)  # else discovery runs once, in the shared flow
+    if metadata is not None and not force_refresh:
+        hit = on_behalf_of.cached(ctx, metadata, digest, wanted, extras)
+        if hit is not None and (not hit[1] or (yield InFlight(key))):
+            return hit[0]
+    # The leader looks in the cache again: another caller may just have stored a token.
+    flow = guard(_obo(ctx, authority, user_assertion, scopes, None, extras, force_refresh))
+    result: dict[str, Any] = yield Shared(key, flow)
+    return result
+
+
+def _obo(
+    ctx: ClientContext, authority: Authority, user_assertion: str, scopes: object,
+    claims_challenge: str | None, extras: Extras = NO_EXTRAS, force_refresh: bool = False,
 ) -> Flow[dict[str, Any]]:
-    """On-behalf-of, cache-partitioned by the assertion's hash."""
     decorated = decorate_scopes(scopes, ctx.exclude_scopes)
     wanted = check_scopes(scopes)
     metadata = yield from discover(ctx, authority)

@@ -80,7 +80,7 @@ def _validate(core: Core, params: dict[str, str], tenant_segment: str) -> dict[s
             raise EntraError(400, "invalid_request", 500113,
                              "No reply address is registered for the application.")
         redirect_uri = app.redirect_uris[0]
-    elif not redirect_uri_matches(app.redirect_uris, redirect_uri):
+    elif not redirect_uri_matches(app.redirect_uris + app.spa_redirect_uris, redirect_uri):
         raise EntraError(400, "invalid_request", 50011,
                          f"The redirect URI '{redirect_uri[:200]}' specified in the request does "
                          "not match the redirect URIs configured for the application "
@@ -316,6 +316,7 @@ def _complete(core: Core, req: Request, txn: dict[str, str], app: App, user: Use
         nonce=txn.get("nonce") or None, claims=claims,
         expires_at=core.now() + core.settings.auth_code_lifetime,
         max_age_requested=bool(txn.get("max_age")),
+        spa=redirect_uri_matches(app.spa_redirect_uris, txn["redirect_uri"]),
     )
     fields = {"code": code}
     if txn.get("client_info") == "1":

@@ -190,3 +190,23 @@ def _verify_assertion(core: Core, req: Request, app: App, assertion: str, segmen
         check_lifetime(claims, now=core.now(), leeway=CLOCK_SKEW)
     except TokenInvalid:
         raise _bad(700024, "Client assertion is not within its valid time range.") from None
+    if core.settings.refuse_assertion_replay:
+        _refuse_replay(core, app, claims)
+
+
+def _refuse_replay(core: Core, app: App, claims: dict[str, Any]) -> None:
+    """``settings.refuse_assertion_replay``: each ``jti`` is accepted once until its ``exp``."""
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti:
+        raise _bad(50013, "Assertion is invalid: it has no 'jti' claim and assertion replay "
+                          "is refused.")
+    now = core.now()
+    exp = claims.get("exp")
+    with core.state.lock:
+        seen = core.state.seen_assertions
+        for key in [k for k, until in seen.items() if until < now]:
+            del seen[key]
+        if (app.client_id, jti) in seen:
+            raise _bad(50013, "Assertion is invalid: its 'jti' was already used (the emulator "
+                              "refuses replayed client assertions).")
+        seen[(app.client_id, jti)] = int(exp) if isinstance(exp, (int, float)) else int(now) + 600

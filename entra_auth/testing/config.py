@@ -37,6 +37,7 @@ __all__ = [
     "PUBLIC_CLIENT_ID",
     "WEB_API_ID",
     "WEB_API_SECRET",
+    "SPA_CLIENT_ID",
     "WEB_APP_ID",
     "WEB_APP_SECRET",
     "WEB_APP_SUBJECT",
@@ -58,6 +59,7 @@ WEB_APP_SUBJECT = "CN=webapp.contoso.test"
 WEB_API_ID = "9d207f51-4e60-4182-9dae-2f3a4b5c6d7e"
 WEB_API_SECRET = "web-api-secret-value"
 WEB_API_URI = f"api://{WEB_API_ID}"
+SPA_CLIENT_ID = "ae318062-5f71-4293-8ebf-3a4b5c6d7e8f"
 
 
 class ConfigError(ValueError):
@@ -76,7 +78,7 @@ def default_web_app_certificate() -> ClientCertificate:
 
 
 def default_config() -> EmulatorConfig:
-    """Return the shipped directory: one tenant, two users, four apps, Graph and a web API.
+    """Return the shipped directory: one tenant, two users, five apps, Graph and a web API.
 
     * ``alice@contoso.onmicrosoft.com`` / ``alice-password``; ``bob@...`` / ``bob-password``
       needs MFA (code ``123456``).
@@ -84,6 +86,9 @@ def default_config() -> EmulatorConfig:
     * Confidential web app ``WEB_APP_ID`` with ``WEB_APP_SECRET``, the certificate of
       :func:`default_web_app_certificate`, and subject name ``WEB_APP_SUBJECT``.
     * Web API ``WEB_API_ID`` (``api://WEB_API_ID/access_as_user``) for on-behalf-of.
+    * Single-page app ``SPA_CLIENT_ID`` (the API's Swagger UI): SPA redirect URIs
+      ``http://localhost/docs/oauth2-redirect`` and ``http://127.0.0.1/...`` (any port), with
+      consent for ``access_as_user``.
     """
     graph_user_read = f"{GRAPH_RESOURCE}/User.Read"
     api_scope = f"{WEB_API_URI}/access_as_user"
@@ -122,6 +127,12 @@ def default_config() -> EmulatorConfig:
             App(
                 WEB_API_ID, "Contoso API", public_client=False, secrets=[WEB_API_SECRET],
                 consented_scopes=[graph_user_read],
+            ),
+            App(
+                SPA_CLIENT_ID, "Contoso API docs (Swagger UI)", public_client=True,
+                spa_redirect_uris=["http://localhost/docs/oauth2-redirect",
+                                   "http://127.0.0.1/docs/oauth2-redirect"],
+                consented_scopes=[api_scope],
             ),
         ],
         resources=[

@@ -121,6 +121,8 @@ class App:
         trusted_subjects: Subject names (e.g. ``CN=app.contoso.com``) accepted for
             subject-name/issuer authentication: an ``x5c`` chain issued by the emulator's CA.
         redirect_uris: Registered redirect URIs. ``http://localhost`` matches any port.
+        spa_redirect_uris: Redirect URIs of the single-page-application platform: their
+            codes are redeemed only cross-origin (CORS, from the browser), others never.
         family_id: FOCI family (``"1"``) or None.
         consented_scopes: Delegated permissions with tenant-wide (admin) consent, as full
             scope strings, e.g. ``https://graph.microsoft.com/User.Read``.
@@ -136,6 +138,7 @@ class App:
     certificates: list[str] = field(default_factory=list)
     trusted_subjects: list[str] = field(default_factory=list)
     redirect_uris: list[str] = field(default_factory=list)
+    spa_redirect_uris: list[str] = field(default_factory=list)
     family_id: str | None = None
     consented_scopes: list[str] = field(default_factory=list)
     app_roles: list[str] = field(default_factory=list)
@@ -162,6 +165,10 @@ class Settings:
         issue_refresh_tokens: Send ``refresh_token`` to user flows.
         cae_requires_capability: Only challenge revoked tokens whose client declared the
             ``CP1`` capability (``xms_cc``), as Graph does; False challenges every token.
+        refuse_assertion_replay: Refuse a certificate-signed client assertion whose ``jti``
+            was already accepted (until the assertion's ``exp``), to test that your own
+            assertion source mints a fresh one each time. Off by default, as Entra accepts a
+            repeated ``jti`` (msal reuses one signed assertion for up to 9 minutes).
     """
 
     access_token_lifetime: int = 3600
@@ -175,6 +182,7 @@ class Settings:
     auto_approve: bool = False
     issue_refresh_tokens: bool = True
     cae_requires_capability: bool = False
+    refuse_assertion_replay: bool = False
 
 
 @dataclass

@@ -86,6 +86,7 @@ class AuthCode:
     expires_at: float
     max_age_requested: bool = False
     redeemed: bool = False
+    spa: bool = False  # issued to a single-page-app redirect URI: redeemed cross-origin only
 
 
 @dataclass
@@ -188,6 +189,7 @@ class State:
     required_acrs: str | None = None
     throttle_counts: dict[str, int] = field(default_factory=dict)  # /v1.0/throttled, by key
     token_issuers: dict[str, Any] = field(default_factory=dict)  # external issuers, by iss
+    seen_assertions: dict[tuple[str, str], int] = field(default_factory=dict)  # (app, jti): exp
     log: list[LoggedRequest] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
     tokens_issued: int = 0

@@ -14,6 +14,7 @@ from typing import Any
 from .aadsts import EntraError, missing_parameter
 from .client_auth import authenticate_client, basic_credentials
 from .core import Core, Reply, Request
+from .cors import preflight, with_cors
 from .directory import ScopeRequest
 from .minting import ClaimsRequest, mint_app_token, mint_user_tokens, parse_claims, require_mfa
 from .model import App, Tenant, User
@@ -43,7 +44,18 @@ def _malformed_grant() -> EntraError:
 
 
 def token(core: Core, req: Request, segment: str) -> Reply:
-    """Dispatch a token request by ``grant_type``."""
+    """Dispatch a token request by ``grant_type``; cross-origin (SPA) requests get CORS."""
+    if req.method == "OPTIONS":
+        return preflight(req)
+    if not req.headers.get("origin"):
+        return _token(core, req, segment)
+    try:
+        return with_cors(req, _token(core, req, segment))
+    except EntraError as err:  # the browser app must be able to read the error too
+        return with_cors(req, core.error_reply(req, err))
+
+
+def _token(core: Core, req: Request, segment: str) -> Reply:
     if req.method != "POST":
         raise EntraError(400, "invalid_request", 900561,
                          "The endpoint only accepts POST, OPTIONS requests. Received a "
@@ -148,6 +160,15 @@ def _authorization_code(core: Core, req: Request, ctx: _Ctx) -> dict[str, Any]:
     if redirect_uri != code.redirect_uri:
         raise _invalid_grant(500112, "The reply address does not match the reply address "
                                      "provided when requesting the authorization code.")
+    if req.headers.get("origin") and not code.spa:
+        raise EntraError(400, "invalid_request", 9002326,
+                         "Cross-origin token redemption is permitted only for the "
+                         "'Single-Page Application' client-type. Request origin: "
+                         f"'{req.headers['origin'][:100]}'.")
+    if code.spa and not req.headers.get("origin"):
+        raise EntraError(400, "invalid_request", 9002327,
+                         "Tokens issued for the 'Single-Page Application' client-type may "
+                         "only be redeemed via cross-origin requests.")
     if code.code_challenge:
         verifier = req.form.get("code_verifier", "")
         if not verifier:

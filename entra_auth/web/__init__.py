@@ -1,7 +1,8 @@
 """Protect web APIs with Entra ID: validate incoming tokens, call downstream APIs on-behalf-of.
 
-Framework integrations live in :mod:`entra_auth.web.flask` and :mod:`entra_auth.web.fastapi`;
-plain WSGI/ASGI middleware in :mod:`entra_auth.web.wsgi` / :mod:`entra_auth.web.asgi`.
+Framework integrations live in :mod:`entra_auth.web.flask`, :mod:`entra_auth.web.fastapi` and
+:mod:`entra_auth.web.django`; plain WSGI/ASGI middleware in :mod:`entra_auth.web.wsgi` /
+:mod:`entra_auth.web.asgi`.
 See docs/web-apis.md.
 """
 

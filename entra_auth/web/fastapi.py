@@ -3,11 +3,13 @@
 ``Depends(entra.caller(scopes=[...]))`` validates the bearer token (keys fetched without
 blocking the loop) and returns a :class:`Caller`; :meth:`FastAPIEntraAuth.init_app` turns a
 downstream claims challenge raised by a handler into a 401 claims challenge for the client.
+The OpenAPI document declares Entra as an OAuth2 authorization-code (PKCE) scheme, so Swagger
+UI's "Authorize" signs a developer in (:mod:`entra_auth.web.openapi`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -17,8 +19,9 @@ from ..errors import InteractionRequiredError
 from .api import Caller, WebApi
 from .decorator import current_caller, requires_auth
 from .errors import WebAuthError
+from .openapi import EntraOpenApi, serve_swagger_ui
 
-__all__ = ["FastAPIEntraAuth", "current_caller"]
+__all__ = ["EntraOpenApi", "FastAPIEntraAuth", "current_caller", "serve_swagger_ui"]
 
 
 class FastAPIEntraAuth:
@@ -34,17 +37,41 @@ class FastAPIEntraAuth:
                 return (await client.get(GRAPH_ME)).json()
     """
 
-    def __init__(self, api: WebApi, app: FastAPI | None = None) -> None:
-        """Wrap ``api``; with ``app``, also install the error handlers (:meth:`init_app`)."""
+    def __init__(
+        self,
+        api: WebApi,
+        app: FastAPI | None = None,
+        *,
+        scopes: Mapping[str, str] | None = None,
+        swagger_client_id: str | None = None,
+        app_id_uri: str | None = None,
+    ) -> None:
+        """Wrap ``api``; with ``app``, also install the error handlers (:meth:`init_app`).
+
+        Args:
+            api: The protected API.
+            app: The FastAPI application (or call :meth:`init_app` later).
+            scopes: The API's delegated scopes for the OpenAPI security scheme, short name
+                (``access_as_user``) or full (``api://<id>/access_as_user``) to description.
+                Scopes named in :meth:`caller` are added too.
+            swagger_client_id: The client id Swagger UI signs in with (a registration with
+                a single-page-application redirect URI ``https://<host>/docs/oauth2-redirect``);
+                sets ``app.swagger_ui_init_oauth`` (PKCE, the scopes pre-selected).
+            app_id_uri: The API's application ID URI (default ``api://<client id>``).
+        """
         self.api = api
+        self.openapi = EntraOpenApi(api, scopes=scopes, swagger_client_id=swagger_client_id,
+                                    app_id_uri=app_id_uri)
         self._installed = False
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Any) -> None:
-        """Answer :class:`WebAuthError` and downstream claims challenges with 401/403."""
+        """Answer :class:`WebAuthError` and downstream claims challenges with 401/403, and
+        configure Swagger UI's sign-in when ``swagger_client_id`` was given."""
         app.add_exception_handler(WebAuthError, self._handle)
         app.add_exception_handler(InteractionRequiredError, self._handle)
+        self.openapi.install(app)
         self._installed = True
 
     async def _handle(self, request: Request, exc: Exception) -> Response:
@@ -83,6 +110,10 @@ class FastAPIEntraAuth:
             request.state.entra_caller = caller
             return caller
 
+        # Declared in the OpenAPI document (init_app adds the requirement to every operation
+        # depending on this): the operation needs an Entra token with these scopes, which
+        # Swagger UI's "Authorize" gets. Nothing is added to the per-request work.
+        self.openapi.document(authenticated_caller, scope_list or [])
         return authenticated_caller
 
     def requires_auth(

@@ -152,6 +152,20 @@ class Browser:
     def page_source(self) -> str:
         return str(self._command("GET", "/source"))
 
+    def window_handles(self) -> list[str]:
+        """Every open window (tab or popup) of the session."""
+        return [str(h) for h in self._command("GET", "/window/handles")]
+
+    @property
+    def window(self) -> str:
+        return str(self._command("GET", "/window"))
+
+    def set_window_size(self, width: int, height: int) -> None:
+        self._command("POST", "/window/rect", {"width": width, "height": height})
+
+    def switch_to_window(self, handle: str) -> None:
+        self._command("POST", "/window", {"handle": handle})
+
     def execute(self, script: str, *args: Any) -> Any:
         return self._command("POST", "/execute/sync", {"script": script, "args": list(args)})
 

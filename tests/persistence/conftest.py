@@ -116,3 +116,23 @@ def cache_dir(tmp_path: Path) -> Path:
     path = tmp_path / "cache"
     os.makedirs(path, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real three-node Redis Cluster on loopback ports, stopped at teardown."""
+    from .redis_cluster import RedisCluster
+
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster(redis_cluster_nodes: Any) -> Any:
+    """The cluster, emptied (and healthy) before the test."""
+    redis_cluster_nodes.wait_healthy()
+    redis_cluster_nodes.flushall()
+    return redis_cluster_nodes

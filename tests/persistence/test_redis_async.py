@@ -105,7 +105,7 @@ def test_unloaded_partition_reads_empty_and_flush_sends_writes(
             await cache.load(client_id="cid", tenant="t1")
             after = cache.find_access_token(**lookup)
             cache.add(at_event(2))
-            unsent = redis_client.hlen("entra_auth:tokencache:app:cid:t1")
+            unsent = redis_client.hlen("entra_auth:tokencache:app:{a:cid}:t1")
             await cache.flush()
             return before, after, unsent
         finally:
@@ -114,4 +114,4 @@ def test_unloaded_partition_reads_empty_and_flush_sends_writes(
     before, after, unsent = asyncio.run(scenario())
     assert before is None and after["secret"] == "secret-1"
     assert unsent == 2  # one token + version: the write waited for flush()
-    assert redis_client.hlen("entra_auth:tokencache:app:cid:t1") == 3
+    assert redis_client.hlen("entra_auth:tokencache:app:{a:cid}:t1") == 3

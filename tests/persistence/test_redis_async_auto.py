@@ -293,7 +293,7 @@ def test_writes_after_a_call_left_its_scope_are_sent_by_the_next_flush(
             await client.aclose()
 
     asyncio.run(go())
-    assert redis_client.hlen("entra_auth:tokencache:app:cid:t1") == 2  # the token + version
+    assert redis_client.hlen("entra_auth:tokencache:app:{a:cid}:t1") == 2  # the token + version
 
 
 def test_silent_without_account_reads_the_app_partition_like_the_sync_cache(

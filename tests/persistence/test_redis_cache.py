@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -58,8 +59,11 @@ def test_app_token_shared_by_instances_from_one_small_key(
 ) -> None:
     first = cca(emu, RedisTokenCache(redis_client)).acquire_token_for_client(DEFAULT)
     assert first["token_source"] == "identity_provider"
-    app_key = f"entra_auth:tokencache:app:{WEB_APP_ID}:{DEFAULT_TENANT_ID}"
-    assert keys(redis_client) == {app_key, f"entra_auth:tokencache:meta:{WEB_APP_ID}"}
+    # Hash-tagged (Redis Cluster): the app partition shares its tag with the client's index.
+    app_key = f"entra_auth:tokencache:app:{{a:{WEB_APP_ID}}}:{DEFAULT_TENANT_ID}"
+    index = f"entra_auth:tokencache:apps:{{a:{WEB_APP_ID}}}"
+    assert keys(redis_client) == {app_key, index, f"entra_auth:tokencache:meta:{{m:{WEB_APP_ID}}}"}
+    assert redis_client.smembers(index) == {app_key.encode()}
     assert 3500 <= redis_client.ttl(app_key) <= 3600  # the access token's lifetime
     emu.clear_log()
     other_instance = cca(emu, RedisTokenCache(redis_client))
@@ -79,8 +83,12 @@ def test_user_tokens_live_in_the_users_partition(emu: Emulator, redis_client: An
     app = pca(emu, RedisTokenCache(redis_client))  # another instance
     [account] = app.get_accounts(username=ALICE)
     home = account["home_account_id"]
-    user_key = f"entra_auth:tokencache:user:{home}"
-    assert keys(redis_client) == {user_key, f"entra_auth:tokencache:meta:{PUBLIC_CLIENT_ID}"}
+    [user_key] = [k for k in keys(redis_client) if ":user:" in k]
+    assert re.fullmatch(r"entra_auth:tokencache:user:\{u[0-9a-f]{2}\}:" + re.escape(home), user_key)
+    index = "entra_auth:tokencache:users:" + user_key.split(":")[3]  # the same hash tag
+    assert keys(redis_client) == {user_key, index,
+                                  f"entra_auth:tokencache:meta:{{m:{PUBLIC_CLIENT_ID}}}"}
+    assert redis_client.smembers(index) == {user_key.encode()}
     fields = {f.decode().split(":")[0] for f in redis_client.hkeys(user_key)}
     assert fields == {"AccessToken", "RefreshToken", "IdToken", "Account", "__v"}
     assert redis_client.ttl(user_key) > 80 * 24 * 3600  # the refresh token's life
@@ -101,7 +109,7 @@ def test_user_tokens_live_in_the_users_partition(emu: Emulator, redis_client: An
         [USER_READ], account)["access_token"] == refreshed["access_token"]
     app.remove_account(account)
     assert pca(emu, RedisTokenCache(redis_client)).get_accounts() == []
-    assert not redis_client.exists(user_key)
+    assert not redis_client.exists(user_key) and not redis_client.exists(index)
 
 
 def test_on_behalf_of_tokens_are_partitioned_by_assertion(
@@ -188,3 +196,8 @@ def test_redis_down_is_a_cache_error() -> None:
     with pytest.raises(CacheError) as caught:
         RedisTokenCache(dead).add(at_event(1))
     assert caught.value.error == "cache_backend_error"
+
+
+def test_a_prefix_with_braces_is_refused(redis_client: Any) -> None:
+    with pytest.raises(ValueError, match="must not contain"):
+        RedisTokenCache(redis_client, prefix="app:{tag}")

@@ -129,8 +129,10 @@ def test_eight_processes_into_redis(emu: Emulator, redis_client: Any, redis_url:
     found = {(domains.get(e["realm"], e["realm"]), e["target"].removesuffix("/.default"))
              for e in cache.search("AccessToken", query={"client_id": STRESS_APP_ID})}
     assert found == expected_tokens()
-    partitions = list(redis_client.scan_iter(match=f"stress:app:{STRESS_APP_ID}:*"))
+    partitions = list(redis_client.scan_iter(match=f"stress:app:{{a:{STRESS_APP_ID}}}:*"))
     assert len(partitions) == TENANTS  # one per tenant, written by all 8 processes
+    # ... each listed in the client's index, which remove_tokens_for_client() reads
+    assert redis_client.smembers(f"stress:apps:{{a:{STRESS_APP_ID}}}") == set(partitions)
     assert {redis_client.hlen(k) for k in partitions} == {WORKERS * PER_TENANT + 1}
 
 

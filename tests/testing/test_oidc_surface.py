@@ -148,6 +148,36 @@ def test_msal_certificate_app_reuses_its_assertion_across_requests(emu: Emulator
     assert "access_token" in graph and "access_token" in api, (graph, api)
 
 
+def test_replayed_assertion_refused_when_the_setting_is_on(http: requests.Session,
+                                                           emu: Emulator) -> None:
+    cert = default_web_app_certificate()
+
+    def form() -> dict[str, str]:
+        assertion = sign_assertion(cert.private_key_pem, WEB_APP_ID, emu.token_endpoint(),
+                                   x5t=base64.urlsafe_b64encode(
+                                       bytes.fromhex(cert.thumbprint_sha1)).rstrip(b"=").decode())
+        return {"grant_type": "client_credentials", "client_id": WEB_APP_ID,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion, "scope": "https://graph.microsoft.com/.default"}
+
+    emu.settings.refuse_assertion_replay = True
+    try:
+        first = form()
+        assert token(http, emu, first).status_code == 200
+        assert_entra_error(token(http, emu, first), 401, "invalid_client", 50013)
+        assert token(http, emu, form()).status_code == 200  # a fresh jti is accepted
+        # entra_auth signs a fresh assertion per request: two token requests both succeed.
+        app = entra_auth.ConfidentialClientApplication(
+            WEB_APP_ID, client_credential=cert.msal_credential(), authority=emu.authority(),
+            verify=emu.ca_bundle)
+        for scope in ("https://graph.microsoft.com/.default",
+                      f"api://{entra_auth.testing.WEB_API_ID}/.default"):
+            result = app.acquire_token_for_client([scope])
+            assert "access_token" in result, result
+    finally:
+        emu.settings.refuse_assertion_replay = False
+
+
 @pytest.mark.parametrize("alias", ["common", "organizations"])
 def test_client_credentials_need_a_tenant(http: requests.Session, emu: Emulator,
                                           alias: str) -> None:

@@ -1,5 +1,8 @@
-"""Real Flask and FastAPI APIs on loopback: validate, call Graph on-behalf-of, and carry a CAE
-claims challenge back to the client, whose EntraAuth recovers (device-code sign-in)."""
+"""Real Flask, FastAPI and Django APIs on loopback: validate, call Graph on-behalf-of, and carry
+a CAE claims challenge back to the client, whose EntraAuth recovers (device-code sign-in).
+
+Django runs under werkzeug (WSGI) and under uvicorn (ASGI); every test runs against each server
+with the same assertions, so the answers (401/403, WWW-Authenticate) are the same everywhere."""
 
 from __future__ import annotations
 
@@ -54,13 +57,29 @@ def fastapi_api(emu: Emulator) -> Any:
                       allowed_hosts=["127.0.0.1"], verify=emu.ca_bundle, clock=emu.now)
 
 
-@pytest.fixture(params=["flask", "fastapi"])
+def django_api(emu: Emulator, kind: str) -> Any:
+    from examples.django_obo_api import configure
+
+    wsgi = configure(WEB_API_ID, WEB_API_SECRET, emu.authority(), graph_me_url=emu.graph_url,
+                     allowed_hosts=["127.0.0.1"], verify=emu.ca_bundle, clock=emu.now)
+    if kind == "wsgi":
+        return wsgi
+    from django.core.asgi import get_asgi_application
+
+    return get_asgi_application()
+
+
+@pytest.fixture(params=["flask", "fastapi", "django-wsgi", "django-asgi"])
 def api_url(request: pytest.FixtureRequest, emu: Emulator) -> Iterator[str]:
     server: WsgiServer | AsgiServer
     if request.param == "flask":
         server = WsgiServer(flask_api(emu))
-    else:
+    elif request.param == "fastapi":
         server = AsgiServer(fastapi_api(emu))
+    elif request.param == "django-wsgi":
+        server = WsgiServer(django_api(emu, "wsgi"))
+    else:
+        server = AsgiServer(django_api(emu, "asgi"))
     with server:
         yield server.url
 
@@ -154,3 +173,37 @@ def test_unauthenticated_and_unauthorized_callers(emu: Emulator, api_url: str) -
     graph_token = user_token(emu, [GRAPH_SCOPE])  # wrong audience
     wrong = requests.get(f"{api_url}/me", headers={"Authorization": f"Bearer {graph_token}"})
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_token"
+
+
+def test_every_framework_gives_the_same_answers(emu: Emulator) -> None:
+    """Byte for byte: status, JSON body and WWW-Authenticate of each failure, per framework."""
+    servers = {"flask": WsgiServer(flask_api(emu)), "fastapi": AsgiServer(fastapi_api(emu)),
+               "django-wsgi": WsgiServer(django_api(emu, "wsgi")),
+               "django-asgi": AsgiServer(django_api(emu, "asgi"))}
+    cases = {"missing": {}, "not a bearer": {"Authorization": "Basic dXNlcjpwdw=="},
+             "malformed": {"Authorization": "Bearer not-a-jwt"},
+             "wrong audience": {"Authorization": f"Bearer {user_token(emu, [GRAPH_SCOPE])}"}}
+    answers: dict[str, dict[str, Any]] = {}
+    for name, server in servers.items():
+        with server:
+            answers[name] = {}
+            for case, headers in cases.items():
+                reply = requests.get(f"{server.url}/me", headers=headers)
+                answers[name][case] = (reply.status_code, reply.json(),
+                                       reply.headers.get("WWW-Authenticate"))
+            token = user_token(emu)
+            signed_in = {"Authorization": f"Bearer {token}"}
+            assert requests.get(f"{server.url}/me", headers=signed_in).status_code == 200
+            emu.revoke_sessions(ALICE)  # Graph now challenges; on-behalf-of can't meet it
+            reply = requests.get(f"{server.url}/me", headers=signed_in)
+            header = reply.headers.get("WWW-Authenticate", "")
+            challenge = find_claims_challenge(header)
+            assert challenge is not None and '"nbf"' in challenge.claims, name
+            # The claims carry the revocation time: compare the rest of the challenge.
+            answers[name]["claims challenge"] = (reply.status_code, reply.json()["error"],
+                                                 re.sub(r'claims="[^"]*"', "", header))
+            emu.reset()
+    assert answers["flask"]["missing"][0] == 401 and answers["flask"]["malformed"][0] == 401
+    assert answers["flask"]["claims challenge"][:2] == (401, "insufficient_claims")
+    for name in servers:
+        assert answers[name] == answers["flask"], name

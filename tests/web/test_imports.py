@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("requests", "httpx", "jwt", "cryptography", "wrapt", "flask", "fastapi", "azure")
+HEAVY = ("requests", "httpx", "jwt", "cryptography", "wrapt", "flask", "fastapi", "django",
+         "azure")
 
 
 def test_importing_the_web_and_credential_apis_loads_no_heavy_dependency() -> None:

@@ -19,7 +19,7 @@ from ..silent import access_token_result, find_access_token, usable
 from .common import obtain
 from .refresh import redeem_cached
 
-__all__ = ["JWT_BEARER_GRANT", "acquire", "assertion_hash"]
+__all__ = ["JWT_BEARER_GRANT", "acquire", "assertion_hash", "cached"]
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -27,6 +27,25 @@ JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 def assertion_hash(user_assertion: str) -> str:
     """base64url SHA-256 of the assertion: the cache partition key (never the assertion)."""
     return b64url(hashlib.sha256(user_assertion.encode("utf-8")).digest())
+
+
+def cached(
+    ctx: ClientContext, metadata: AuthorityMetadata, digest: str, scopes: list[str],
+    extras: Extras = NO_EXTRAS,
+) -> tuple[dict[str, Any], bool] | None:
+    """The cached token for an assertion hash and whether it is due for a proactive refresh.
+
+    None when no usable token is cached. No I/O: the single-flight check runs it first.
+    ``extras``: only a token got with the same extras (their extended cache key) matches.
+    """
+    now = ctx.clock()
+    entry = find_access_token(ctx, [metadata.environment], metadata.realm, scopes, None, digest,
+                              ext_cache_key=extras.ext_cache_key)
+    if entry is None or not usable(entry, now):
+        return None
+    result = access_token_result(entry, now)
+    refresh_on = result.get("refresh_on")
+    return result, isinstance(refresh_on, int) and refresh_on < now
 
 
 def acquire(
@@ -50,17 +69,12 @@ def acquire(
         raise ValueError("user_assertion must be a non-empty string")
     digest = assertion_hash(user_assertion)
     claims = merge_claims(claims_challenge, ctx.client_capabilities)
-    now = ctx.clock()
     fallback: dict[str, Any] | None = None
     if not claims_challenge:
-        entry = None if force_refresh else find_access_token(
-            ctx, [metadata.environment], metadata.realm, scopes, None, digest,
-            ext_cache_key=extras.ext_cache_key,
-        )
-        if entry is not None and usable(entry, now):
-            fallback = access_token_result(entry, now)
-            refresh_on = fallback.get("refresh_on")
-            if not (isinstance(refresh_on, int) and refresh_on < now):
+        hit = None if force_refresh else cached(ctx, metadata, digest, scopes, extras)
+        if hit is not None:
+            fallback, refresh_due = hit
+            if not refresh_due:
                 return fallback
         for rt in ctx.cache.find_refresh_tokens(
             home_account_id=None,
