@@ -275,3 +275,30 @@ def test_msal_and_entra_auth_file_extras_under_the_same_key(emu: Emulator) -> No
     again = cca(emu, token_cache=ours2).acquire_token_for_client(DEFAULT, fmi_path="Path/B")
     assert again["token_source"] == "cache"
     assert again["access_token"] == theirs_first["access_token"]
+
+
+def test_concurrent_on_behalf_of_with_different_extras_are_not_shared(emu: Emulator) -> None:
+    import threading
+
+    user = sign_in(public_app(emu), [f"api://{WEB_API_ID}/access_as_user"])
+    api = cca(emu, client_id=WEB_API_ID, secret=WEB_API_SECRET)
+    scopes = [f"{GRAPH_RESOURCE}/User.Read"]
+    emu.reset()
+    emu.inject_fault("token", "delay", seconds=0.5, times=None)
+    other = json.dumps({"access_token": {"xms_ftd": {"value": "other"}}})
+    results: dict[str, dict[str, Any]] = {}
+
+    def call(name: str, claims: str | None) -> None:
+        results[name] = api.acquire_token_on_behalf_of(
+            user["access_token"], scopes, forwarded_client_claims=claims)
+
+    threads = [threading.Thread(target=call, args=(name, claims)) for name, claims in
+               (("a", CLIENT_CLAIMS), ("b", other), ("plain", None))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    tokens = {name: r.get("access_token") for name, r in results.items()}
+    assert all(tokens.values()), results
+    assert len(set(tokens.values())) == 3  # three requests, three tokens
+    assert len(emu.requests_to("token")) == 3
