@@ -26,7 +26,7 @@ from benchmarks import bench_concurrency, bench_import, bench_serialize, bench_s
 from benchmarks._common import CPU_TIME, WALL_TIME, Clock, Timing, fmt_time
 
 SECTIONS = ("silent", "client_credentials", "azure_identity", "concurrency", "adapters",
-            "import", "serialize", "emulator")
+            "import", "serialize", "emulator", "validation")
 
 
 @dataclass(frozen=True)
@@ -225,6 +225,30 @@ def emulator_rows(config: Config) -> list[Row]:
     ]
 
 
+def validation_rows(config: Config) -> list[Row]:
+    """Incoming-token validation vs PyJWT's jwt.decode with the key in hand (the floor)."""
+    from benchmarks import bench_validation
+    from entra_auth.testing import Emulator
+
+    with Emulator() as emu:
+        measured = bench_validation.validation(emu, rounds=config.rounds,
+                                               min_batch_s=config.min_batch_s,
+                                               clock=config.clock)
+    rows = []
+    for key, name, limit in (
+        ("sync", "incoming-token validation, sync (TokenValidator.validate)", 1.10),
+        ("async", "incoming-token validation, async (validate_async, FastAPI's path)", 1.15),
+    ):
+        timings = measured[key]
+        ours, floor = timings["entra_auth"].median, timings["PyJWT floor"].median
+        rows.append(Row("validation", name, fmt_time(ours), f"PyJWT floor: {fmt_time(floor)}",
+                        _time_ratio(floor, ours), f"<= {limit:.2f}x floor",
+                        ours <= limit * floor, {"entra_auth": ours, "PyJWT floor": floor}))
+    rows.append(_time_row("validation", "validation of a token already validated (cache hit)",
+                          measured["cached"], "PyJWT floor", target_s=10e-6))
+    return rows
+
+
 MEASURES: dict[str, Callable[[Config], list[Row]]] = {
     "silent": silent_rows,
     "client_credentials": client_credentials_rows,
@@ -234,6 +258,7 @@ MEASURES: dict[str, Callable[[Config], list[Row]]] = {
     "import": import_rows,
     "serialize": serialize_rows,
     "emulator": emulator_rows,
+    "validation": validation_rows,
 }
 
 
