@@ -194,8 +194,16 @@ def serialize_rows(config: Config) -> list[Row]:
     """Cache serialize()/deserialize() of ``serialize_users`` users."""
     measured = bench_serialize.serialize_deserialize(config.serialize_users, clock=config.clock,
                                                      rounds=config.serialize_rounds)
-    return [_time_row("serialize", f"cache {op}(), {config.serialize_users:,} users",
+    rows = [_time_row("serialize", f"cache {op}(), {config.serialize_users:,} users",
                       timings, "msal") for op, timings in measured.items()]
+    timings = measured["deserialize"]
+    ours, floor = timings["entra_auth"].median, timings["json.loads"].median
+    rows.append(Row("serialize", f"cache deserialize() vs json.loads of the same text, "
+                    f"{config.serialize_users:,} users", fmt_time(ours),
+                    f"json.loads: {fmt_time(floor)}", _time_ratio(floor, ours),
+                    "<= 1.15x json.loads", ours <= 1.15 * floor,
+                    {"entra_auth": ours, "json.loads": floor}))
+    return rows
 
 
 def emulator_rows(config: Config) -> list[Row]:
