@@ -1,7 +1,9 @@
 """A cross-process exclusive file lock with a bounded wait (POSIX ``flock``, Windows ``msvcrt``).
 
 The lock file sits next to the cache file and is never deleted: deleting a lock file while
-another process waits on it is how lock-file schemes lose mutual exclusion.
+another process waits on it is how lock-file schemes lose mutual exclusion. FileTokenCache
+queues its writers with :mod:`entra_auth.cache.lockqueue` and excludes msal-extensions with
+:mod:`entra_auth.cache.lockfile`; this lock is their fallback where Linux OFD locks are missing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from types import TracebackType
 
 from ..errors import CacheError
 
-__all__ = ["FileLock"]
+__all__ = ["FileLock", "open_lock_file"]
+
+
+def open_lock_file(path: str, flags: int) -> int:
+    """Open a lock file with ``flags`` (created with mode 0600 when ``O_CREAT`` is in them).
+
+    Every lock file the caches use is opened here, so checks on the path belong here too.
+    """
+    return os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -79,7 +89,7 @@ class FileLock:
         if not self._thread_lock.acquire(timeout=self.timeout):
             raise self._timeout_error()
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = open_lock_file(self.path, os.O_RDWR | os.O_CREAT)
         except OSError as exc:
             self._thread_lock.release()
             raise CacheError(

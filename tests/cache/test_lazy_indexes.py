@@ -37,3 +37,25 @@ def test_indexes_are_built_on_first_use_and_see_earlier_changes() -> None:
     assert len(_refresh_tokens(changed, "uid-new")) == 1
     assert len(_refresh_tokens(changed, "uid-7")) == 1
     assert len(changed.find_accounts()) == 20
+
+
+def test_dumps_with_a_memo_writes_the_same_text_as_without() -> None:
+    import json
+
+    from entra_auth.cache.serialization import dumps
+
+    cache = SerializableTokenCache()
+    for i in range(10):
+        cache.add(user_event(f"uid-{i}"), now=NOW)
+    sections = json.loads(cache.serialize())
+    memo: dict = {}  # type: ignore[type-arg]
+    assert dumps(sections, memo) == dumps(sections) == json.dumps(sections, indent=4)
+    assert memo
+    # Entries replaced, changed in place, removed, added, and a nested value.
+    first_key = next(iter(sections["AccessToken"]))
+    sections["AccessToken"][first_key]["secret"] = "changed in place"
+    sections["RefreshToken"].pop(next(iter(sections["RefreshToken"])))
+    sections["IdToken"]["new"] = {"a": 1, "b": [1, 2], "c": None}
+    sections["Account"]["another"] = {"x": 1.5, "y": True}
+    for _ in range(2):
+        assert dumps(sections, memo) == json.dumps(sections, indent=4)
