@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from ..errors import CacheError
 from .encryption import CacheEncryption, is_encrypted
+from .lockfile import remove_dead_private_files
 from .serializable import SerializableTokenCache
 from .serialization import Memo, dumps
 from .writelock import CacheWriteLock
@@ -224,6 +225,7 @@ class FileTokenCache(SerializableTokenCache):
             if name.startswith(prefix) and name.endswith(".tmp"):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(directory, name))
+        remove_dead_private_files(self._file_lock.lockfile.path)
 
     def _write(self, text: str) -> None:
         if not self._temps_checked:

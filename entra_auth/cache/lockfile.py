@@ -20,14 +20,14 @@ import time
 from ..errors import CacheError
 from .locking import open_lock_file
 
-__all__ = ["MsalExtensionsLock"]
+__all__ = ["MsalExtensionsLock", "remove_dead_private_files"]
 
 logger = logging.getLogger("entra_auth.cache")
 
 _POLL = 0.0005
 _MAX_POLL = 0.005
 # A lock file with no pid yet: msal-extensions writes the pid right after creating the file.
-_EMPTY_LOCK_STALE_AFTER = 5.0
+_EMPTY_LOCK_STALE_AFTER = 3.0
 
 
 def _alive(pid: int) -> bool:
@@ -42,6 +42,23 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def remove_dead_private_files(lock_path: str) -> None:
+    """Remove the private files (see :meth:`MsalExtensionsLock._create`) of dead processes."""
+    directory, base = os.path.split(lock_path)
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return
+    prefix = f"{base}."
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, name))
 
 
 class MsalExtensionsLock:
@@ -75,7 +92,7 @@ class MsalExtensionsLock:
         delay = _POLL
         while True:
             try:
-                fd = open_lock_file(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+                fd = self._create()
             except FileExistsError:
                 self.foreign_seen = True
                 if self._remove_if_stale():
@@ -94,10 +111,45 @@ class MsalExtensionsLock:
                 raise CacheError(
                     "cache_lock_failed", f"cannot create the lock file {self.path}: "
                     f"{exc.strerror}") from None
-            with contextlib.suppress(OSError):
-                os.write(fd, f"{os.getpid()} {sys.argv[0] if sys.argv else ''}".encode())
             self._fd = fd
             return
+
+    def _create(self) -> int:
+        """Create the lock file with our pid in it, atomically where links work.
+
+        A file written after an O_EXCL create would be empty for a moment, and a writer killed
+        in that moment leaves a lock file nobody can tell is stale. So the content goes into a
+        private file first, which is then linked to the lock file's name (failing if it exists).
+
+        Raises:
+            FileExistsError: The lock file exists.
+        """
+        content = f"{os.getpid()} {sys.argv[0] if sys.argv else ''}".encode()
+        private = f"{self.path}.{os.getpid()}.{id(self):x}.tmp"
+        try:
+            fd = open_lock_file(private, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+        except OSError:
+            fd = -1
+        if fd >= 0:
+            try:
+                os.write(fd, content)
+                try:
+                    os.link(private, self.path)
+                except FileExistsError:
+                    os.close(fd)
+                    raise
+                except OSError:  # no hard links here: create the name itself below
+                    os.close(fd)
+                    fd = -1
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(private)
+            if fd >= 0:
+                return fd
+        fd = open_lock_file(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        with contextlib.suppress(OSError):
+            os.write(fd, content)
+        return fd
 
     def release(self) -> None:
         """Delete the lock file if it is still ours (a no-op when not held)."""

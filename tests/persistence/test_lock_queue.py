@@ -1,0 +1,80 @@
+"""QueueLock: writers go first come, first served; a dead holder or waiter never blocks it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from entra_auth.cache.lockqueue import QueueLock, queue_lock_supported
+from entra_auth.errors import CacheError
+
+pytestmark = pytest.mark.skipif(not queue_lock_supported(), reason="Linux OFD locks only")
+
+HOLD = """
+import sys, time
+from entra_auth.cache.lockqueue import QueueLock
+lock = QueueLock(sys.argv[1], timeout=30)
+lock.acquire()
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_waiters_go_in_the_order_they_came(tmp_path: Path) -> None:
+    path = str(tmp_path / "q.lock")
+    first = QueueLock(path)
+    first.acquire()
+    order: list[int] = []
+    threads = []
+    for i in range(6):  # separate objects: separate open file descriptions, like processes
+        lock = QueueLock(path)
+
+        def wait(lock: QueueLock = lock, i: int = i) -> None:
+            lock.acquire()
+            order.append(i)
+            time.sleep(0.005)
+            lock.release()
+
+        threads.append(threading.Thread(target=wait))
+        threads[-1].start()
+        time.sleep(0.05)  # each takes its ticket before the next starts
+    first.release()
+    for t in threads:
+        t.join()
+    assert order == list(range(6))
+
+
+def test_a_killed_holder_and_a_waiter_that_gave_up_are_skipped(tmp_path: Path) -> None:
+    path = str(tmp_path / "q.lock")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, path], stdout=subprocess.PIPE,
+                              text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    impatient = QueueLock(path, timeout=0.2)
+    with pytest.raises(CacheError) as caught:
+        impatient.acquire()
+    assert caught.value.error == "cache_lock_timeout" and not impatient.locked
+    patient = QueueLock(path, timeout=30)
+    got = threading.Event()
+
+    def wait() -> None:
+        patient.acquire()
+        got.set()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.2)
+    assert not got.is_set()  # the holder is alive
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert got.wait(5)  # the kernel dropped its lock; the gone waiter is skipped
+    waiter.join()
+    patient.release()
+    again = QueueLock(path, timeout=1)
+    again.acquire()
+    again.release()
