@@ -26,7 +26,7 @@ from benchmarks import bench_concurrency, bench_import, bench_serialize, bench_s
 from benchmarks._common import CPU_TIME, WALL_TIME, Clock, Timing, fmt_time
 
 SECTIONS = ("silent", "client_credentials", "azure_identity", "concurrency", "adapters",
-            "import", "serialize", "emulator", "validation")
+            "import", "serialize", "emulator", "validation", "persistent")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class Config:
     emulator_requests: int = 300
     emulator_rounds: int = 5
     emulator_clients: int = 4
+    cache_writers: int = 8
+    cache_writes: int = 100
     wall_clock: bool = False  # in-process timings: CPU time of the process unless True
 
     @property
@@ -61,7 +63,8 @@ QUICK = Config(users=(1, 1_000, 10_000), rounds=5, min_batch_s=0.02, latency=0.0
 # For the smoke test: every row, in a few seconds.
 TINY = Config(users=(1, 100), rounds=3, min_batch_s=0.001, latency=0.05, import_repeats=1,
               serialize_users=100, serialize_rounds=1, adapter_requests=5, adapter_rounds=1,
-              emulator_requests=5, emulator_rounds=1, emulator_clients=2)
+              emulator_requests=5, emulator_rounds=1, emulator_clients=2, cache_writers=2,
+              cache_writes=5)
 
 
 @dataclass
@@ -257,6 +260,47 @@ def validation_rows(config: Config) -> list[Row]:
     return rows
 
 
+def persistent_rows(config: Config) -> list[Row]:
+    """Write latency of the persistent caches, N processes writing distinct tokens at once."""
+    import tempfile
+
+    from benchmarks import bench_persistent_cache as bench
+
+    n, writes = config.cache_writers, config.cache_writes
+    redis = bench.start_redis()
+    try:
+        measured = {}
+        for lib in ("FileTokenCache", "SqliteTokenCache", "msal-extensions", "RedisTokenCache"):
+            if lib == "RedisTokenCache":
+                if redis is None:
+                    continue
+                where = redis[1]
+            else:
+                where = f"{tempfile.mkdtemp()}/cache.{'db' if 'Sqlite' in lib else 'json'}"
+            measured[lib] = bench.write_contention(lib, n, writes, where)
+    finally:
+        if redis is not None:
+            redis[0].terminate()
+            redis[0].wait()
+    theirs = measured["msal-extensions"]
+    rows = []
+    for lib, r in measured.items():
+        if lib == "msal-extensions":
+            continue
+        lost = r["expected"] - r["kept"]
+        target = "<= 100 ms, 0 lost" if lib == "FileTokenCache" else "0 lost"
+        met = lost == 0 and r["errors"] == 0 and (
+            lib != "FileTokenCache" or r["p99"] <= 0.100)
+        rows.append(Row(
+            "persistent", f"{lib}, {n} processes x {writes} tokens: write p99 (median)",
+            f"{fmt_time(r['p99'])} ({fmt_time(r['median'])}), {lost:.0f} lost",
+            f"msal-extensions: {fmt_time(theirs['p99'])} ({fmt_time(theirs['median'])}), "
+            f"{theirs['expected'] - theirs['kept']:.0f} lost, {theirs['errors']:.0f} errors",
+            _time_ratio(theirs["p99"], r["p99"]), target, met,
+            {"entra_auth": r["p99"], "msal-extensions": theirs["p99"]}))
+    return rows
+
+
 MEASURES: dict[str, Callable[[Config], list[Row]]] = {
     "silent": silent_rows,
     "client_credentials": client_credentials_rows,
@@ -267,6 +311,7 @@ MEASURES: dict[str, Callable[[Config], list[Row]]] = {
     "serialize": serialize_rows,
     "emulator": emulator_rows,
     "validation": validation_rows,
+    "persistent": persistent_rows,
 }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import CacheError
 from .encryption import CacheEncryption
+from .lockqueue import QueueLock
 from .partitioned import Change, PartitionedTokenCache
 from .partitions import PartitionCodec
 from .redis_cache import Mirror, adopt_reply, plan_writes
@@ -87,9 +88,10 @@ class SqliteTokenCache(PartitionedTokenCache):
     - Entries are MSAL's, one row each, in partitions keyed like :class:`RedisTokenCache`'s;
       each partition has a version that every write changes, and a process re-reads a partition
       only when its version moved.
-    - Writes are transactions (``BEGIN IMMEDIATE``), so concurrent writers never lose each
-      other's entries; the database is in WAL mode, so readers never wait for a writer and a
-      writer killed mid-transaction (even by SIGKILL) leaves the previous state.
+    - Writes are transactions (``BEGIN IMMEDIATE``), taken in arrival order (a queue on
+      ``<path>.lock``), so concurrent writers never lose each other's entries; the database
+      is in WAL mode, so readers never wait for a writer, and a writer killed mid-transaction
+      (even by SIGKILL) leaves the previous state.
     - The database file is created with mode 0600 (SQLite gives its ``-wal`` and ``-shm``
       files the same mode), and its directory with 0700.
     - With ``encryption``, each entry's value is an AES-GCM blob.
@@ -132,6 +134,7 @@ class SqliteTokenCache(PartitionedTokenCache):
         self._mirror = Mirror(cached_partitions)
         self._local = threading.local()
         self._writes = 0
+        self._queue = QueueLock(self.path + ".lock", lock_timeout)
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -278,6 +281,10 @@ class SqliteTokenCache(PartitionedTokenCache):
         connection = self._connection()
         olds: list[str | None] = []
         versions: list[str] = []
+        # Writers line up first come, first served before SQLite's write lock, whose busy
+        # handler retries with sleeps of up to 100 ms: without the queue, a few writes under
+        # contention wait for hundreds of ms while others pass.
+        self._queue.acquire()
         try:
             with self._transaction(connection):
                 for key, version, _ in plans:
@@ -295,6 +302,8 @@ class SqliteTokenCache(PartitionedTokenCache):
             for key, _, _ in plans:
                 self._mirror.drop(key)
             raise
+        finally:
+            self._queue.release()
         for (key, _, _), old, version in zip(plans, olds, versions, strict=True):
             if version:
                 self._mirror.after_write(key, old, version, changes[key])
