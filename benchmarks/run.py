@@ -26,7 +26,7 @@ from benchmarks import bench_concurrency, bench_import, bench_serialize, bench_s
 from benchmarks._common import CPU_TIME, WALL_TIME, Clock, Timing, fmt_time
 
 SECTIONS = ("silent", "client_credentials", "azure_identity", "concurrency", "adapters",
-            "import", "serialize", "emulator", "validation", "persistent")
+            "import", "serialize", "emulator", "validation", "persistent", "fastapi")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class Config:
     emulator_clients: int = 4
     cache_writers: int = 8
     cache_writes: int = 100
+    fastapi_requests: int = 2000
+    fastapi_rounds: int = 5
     wall_clock: bool = False  # in-process timings: CPU time of the process unless True
 
     @property
@@ -64,7 +66,7 @@ QUICK = Config(users=(1, 1_000, 10_000), rounds=5, min_batch_s=0.02, latency=0.0
 TINY = Config(users=(1, 100), rounds=3, min_batch_s=0.001, latency=0.05, import_repeats=1,
               serialize_users=100, serialize_rounds=1, adapter_requests=5, adapter_rounds=1,
               emulator_requests=5, emulator_rounds=1, emulator_clients=2, cache_writers=2,
-              cache_writes=5)
+              cache_writes=5, fastapi_requests=40, fastapi_rounds=1)
 
 
 @dataclass
@@ -301,6 +303,23 @@ def persistent_rows(config: Config) -> list[Row]:
     return rows
 
 
+def fastapi_rows(config: Config) -> list[Row]:
+    """A FastAPI endpoint with validation + OBO cache hit + downstream call vs no auth."""
+    from benchmarks import bench_fastapi
+    from entra_auth.testing import Emulator
+
+    with Emulator() as emu:
+        r = bench_fastapi.endpoint_rates(emu, config.fastapi_requests, config.fastapi_rounds)
+    ours, theirs = r["entra_auth"], r["no auth"]
+    cpu_ratio = r["no auth cpu"] / r["entra_auth cpu"] if r["entra_auth cpu"] else 0.0
+    return [Row(
+        "fastapi", "FastAPI endpoint: validation + OBO cache hit + downstream call, req/s "
+        f"(uvicorn, 1 worker, 4 keep-alive clients; server CPU/request ratio {cpu_ratio:.2f}x)",
+        f"{ours:,.0f} req/s", f"same endpoint without auth: {theirs:,.0f} req/s",
+        f"{ours / theirs:.2f}x", ">= 0.90x", ours >= 0.90 * theirs,
+        {"entra_auth": ours, "no auth": theirs, "cpu ratio": cpu_ratio})]
+
+
 MEASURES: dict[str, Callable[[Config], list[Row]]] = {
     "silent": silent_rows,
     "client_credentials": client_credentials_rows,
@@ -312,6 +331,7 @@ MEASURES: dict[str, Callable[[Config], list[Row]]] = {
     "emulator": emulator_rows,
     "validation": validation_rows,
     "persistent": persistent_rows,
+    "fastapi": fastapi_rows,
 }
 
 
