@@ -26,7 +26,8 @@ from benchmarks import bench_concurrency, bench_import, bench_serialize, bench_s
 from benchmarks._common import CPU_TIME, WALL_TIME, Clock, Timing, fmt_time
 
 SECTIONS = ("silent", "client_credentials", "azure_identity", "concurrency", "adapters",
-            "import", "serialize", "emulator", "validation", "persistent", "fastapi")
+            "import", "serialize", "emulator", "validation", "persistent", "fastapi",
+            "oidc_provider")
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,24 @@ def fastapi_rows(config: Config) -> list[Row]:
         {"entra_auth": ours, "no auth": theirs})]
 
 
+def oidc_provider_rows(config: Config) -> list[Row]:
+    """The emulator's token endpoint vs panva's oidc-provider on Node (both in own processes)."""
+    import shutil
+
+    from benchmarks import bench_oidc_provider
+
+    name = (f"emulator token endpoint vs oidc-provider (Node), {config.emulator_clients} "
+            "keep-alive clients, client credentials, RS256 JWTs over HTTPS")
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return [Row("oidc_provider", f"{name}: node/npm not installed", "-", "-", "-")]
+    rates = bench_oidc_provider.compare(config.emulator_requests, config.emulator_rounds,
+                                        config.emulator_clients)
+    ours, theirs = rates["entra_auth emulator"], rates["oidc-provider"]
+    return [Row("oidc_provider", name, f"{ours:,.0f} tokens/s",
+                f"oidc-provider: {theirs:,.0f} tokens/s", f"{ours / theirs:.2f}x", ">= 1.00x",
+                ours >= theirs, {"entra_auth": ours, "oidc-provider": theirs})]
+
+
 MEASURES: dict[str, Callable[[Config], list[Row]]] = {
     "silent": silent_rows,
     "client_credentials": client_credentials_rows,
@@ -332,6 +351,7 @@ MEASURES: dict[str, Callable[[Config], list[Row]]] = {
     "validation": validation_rows,
     "persistent": persistent_rows,
     "fastapi": fastapi_rows,
+    "oidc_provider": oidc_provider_rows,
 }
 
 
