@@ -26,6 +26,12 @@ time.sleep(60)
 """
 
 
+def tickets_taken(path: str) -> int:
+    """The queue file's ticket counter (little-endian u64 at offset 0)."""
+    with open(path, "rb") as f:
+        return int.from_bytes(f.read(8).ljust(8, b"\0"), "little")
+
+
 def test_waiters_go_in_the_order_they_came(tmp_path: Path) -> None:
     path = str(tmp_path / "q.lock")
     first = QueueLock(path)
@@ -43,7 +49,9 @@ def test_waiters_go_in_the_order_they_came(tmp_path: Path) -> None:
 
         threads.append(threading.Thread(target=wait))
         threads[-1].start()
-        time.sleep(0.05)  # each takes its ticket before the next starts
+        deadline = time.monotonic() + 30
+        while tickets_taken(path) < i + 2 and time.monotonic() < deadline:
+            time.sleep(0.001)  # each takes its ticket before the next starts
     first.release()
     for t in threads:
         t.join()
@@ -59,6 +67,7 @@ def test_a_killed_holder_and_a_waiter_that_gave_up_are_skipped(tmp_path: Path) -
     with pytest.raises(CacheError) as caught:
         impatient.acquire()
     assert caught.value.error == "cache_lock_timeout" and not impatient.locked
+    assert tickets_taken(path) == 2  # the holder's and the impatient one's
     patient = QueueLock(path, timeout=30)
     got = threading.Event()
 
@@ -68,6 +77,8 @@ def test_a_killed_holder_and_a_waiter_that_gave_up_are_skipped(tmp_path: Path) -
 
     waiter = threading.Thread(target=wait)
     waiter.start()
+    while tickets_taken(path) < 3:
+        time.sleep(0.001)
     time.sleep(0.2)
     assert not got.is_set()  # the holder is alive
     holder.send_signal(signal.SIGKILL)
