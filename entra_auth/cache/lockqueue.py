@@ -34,7 +34,6 @@ _NEXT, _DONE = 0, 8  # counters at these offsets; record locks live apart from t
 _GUARD = 0
 _TICKETS = 1 << 32  # ticket t is locked at byte _TICKETS + t
 _SLEEP = 0.0005
-_MAX_SLEEP = 0.01
 
 
 def queue_lock_supported() -> bool:
@@ -53,6 +52,33 @@ def _record_lock(fd: int, kind: int, offset: int, wait: bool = False) -> bool:
             return False
         raise
     return True
+
+
+def _wait_until_free(fd: int, offset: int, timeout: float) -> bool:
+    """Block until the record lock at ``offset`` is free, at most ``timeout`` seconds.
+
+    A blocking ``F_OFD_SETLKW`` can't time out by itself, so it runs in a helper thread on a
+    duplicate of ``fd`` (the same open file description: our own locks don't conflict with
+    it). A helper outliving a timeout finishes on its own and closes its duplicate; until
+    then our ticket stays held, which delays nobody: our successors wait for the same writer.
+    """
+    if timeout <= 0:
+        return False
+    duplicate = os.dup(fd)
+    freed = threading.Event()
+
+    def wait() -> None:
+        try:
+            _record_lock(duplicate, _WRITE, offset, wait=True)
+            _record_lock(duplicate, _UNLOCK, offset)
+        except OSError:
+            pass  # the caller re-checks the byte itself
+        finally:
+            os.close(duplicate)
+            freed.set()
+
+    threading.Thread(target=wait, name="entra-auth-lock-wait", daemon=True).start()
+    return freed.wait(timeout)
 
 
 def _read(fd: int, offset: int) -> int:
@@ -135,11 +161,10 @@ class QueueLock:
                 _record_lock(fd, _UNLOCK, _TICKETS + earlier)
                 earlier -= 1
                 continue
-            if time.monotonic() >= deadline:
+            # Sleep in the kernel until that writer's byte is free: no polling, and the
+            # wake-up comes the moment it lets go.
+            if not _wait_until_free(fd, _TICKETS + earlier, deadline - time.monotonic()):
                 raise self._timeout_error()
-            # The next in line looks often; those further back less, to leave the CPU to
-            # the writer they wait for.
-            time.sleep(min(_SLEEP * (ticket - done), _MAX_SLEEP))
         # Our turn among this version's writers; earlier versions only flock the file.
         while True:
             try:
