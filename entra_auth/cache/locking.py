@@ -8,6 +8,7 @@ queues its writers with :mod:`entra_auth.cache.lockqueue` and excludes msal-exte
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -16,7 +17,39 @@ from types import TracebackType
 
 from ..errors import CacheError
 
-__all__ = ["FileLock", "open_lock_file"]
+__all__ = ["FileLock", "forget_in_children", "open_lock_file", "track_in_parent"]
+
+# Descriptors whose locks belong to this process. flock and OFD locks belong to an open file
+# description, which a fork() shares with the child: a child that kept the descriptor would
+# keep our lock alive after we release it. Children close these right after the fork.
+_tracked: set[int] = set()
+_tracked_lock = threading.Lock()
+
+
+def track_in_parent(fd: int) -> int:
+    """Remember ``fd`` as holding (or waiting for) a lock of this process; returns it."""
+    with _tracked_lock:
+        _tracked.add(fd)
+    return fd
+
+
+def forget_in_children(fd: int) -> None:
+    """``fd`` is being closed by this process: stop tracking it."""
+    with _tracked_lock:
+        _tracked.discard(fd)
+
+
+def _close_inherited() -> None:
+    global _tracked_lock
+    _tracked_lock = threading.Lock()  # another thread may have held it at the fork
+    for fd in list(_tracked):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _tracked.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited)
 
 
 def open_lock_file(path: str, flags: int) -> int:
@@ -89,7 +122,7 @@ class FileLock:
         if not self._thread_lock.acquire(timeout=self.timeout):
             raise self._timeout_error()
         try:
-            fd = open_lock_file(self.path, os.O_RDWR | os.O_CREAT)
+            fd = track_in_parent(open_lock_file(self.path, os.O_RDWR | os.O_CREAT))
         except OSError as exc:
             self._thread_lock.release()
             raise CacheError(
@@ -99,6 +132,7 @@ class FileLock:
         while not _try_lock(fd):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                forget_in_children(fd)
                 os.close(fd)
                 self._thread_lock.release()
                 raise self._timeout_error()
@@ -115,6 +149,7 @@ class FileLock:
         try:
             _unlock(fd)
         finally:
+            forget_in_children(fd)
             os.close(fd)
             self._thread_lock.release()
 

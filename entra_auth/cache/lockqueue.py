@@ -20,7 +20,7 @@ import threading
 import time
 
 from ..errors import CacheError
-from .locking import FileLock, open_lock_file
+from .locking import FileLock, forget_in_children, open_lock_file, track_in_parent
 
 __all__ = ["QueueLock", "queue_lock_supported"]
 
@@ -64,7 +64,7 @@ def _wait_until_free(fd: int, offset: int, timeout: float) -> bool:
     """
     if timeout <= 0:
         return False
-    duplicate = os.dup(fd)
+    duplicate = track_in_parent(os.dup(fd))
     freed = threading.Event()
 
     def wait() -> None:
@@ -74,6 +74,7 @@ def _wait_until_free(fd: int, offset: int, timeout: float) -> bool:
         except OSError:
             pass  # the caller re-checks the byte itself
         finally:
+            forget_in_children(duplicate)
             os.close(duplicate)
             freed.set()
 
@@ -125,7 +126,7 @@ class QueueLock:
         if not self._thread_lock.acquire(timeout=self.timeout):
             raise self._timeout_error()
         try:
-            fd = open_lock_file(self.path, os.O_RDWR | os.O_CREAT)
+            fd = track_in_parent(open_lock_file(self.path, os.O_RDWR | os.O_CREAT))
         except OSError as exc:
             self._thread_lock.release()
             raise CacheError(
@@ -134,6 +135,7 @@ class QueueLock:
         try:
             self._wait_for_turn(fd, deadline)
         except BaseException:
+            forget_in_children(fd)
             os.close(fd)  # drops our ticket's lock: our successor moves on
             self._thread_lock.release()
             raise
@@ -191,6 +193,7 @@ class QueueLock:
             finally:
                 _record_lock(fd, _UNLOCK, _GUARD)
         finally:
+            forget_in_children(fd)
             os.close(fd)  # releases the ticket's record lock and the flock
             self._thread_lock.release()
 

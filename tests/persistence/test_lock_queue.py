@@ -89,3 +89,27 @@ def test_a_killed_holder_and_a_waiter_that_gave_up_are_skipped(tmp_path: Path) -
     again = QueueLock(path, timeout=1)
     again.acquire()
     again.release()
+
+
+def test_a_child_forked_while_we_hold_the_lock_does_not_keep_it(tmp_path: Path) -> None:
+    import os
+
+    path = str(tmp_path / "q.lock")
+    lock = QueueLock(path, timeout=5)
+    lock.acquire()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child outlives our release, holding whatever it inherited
+        os.close(write)
+        os.read(read, 1)
+        os._exit(0)
+    os.close(read)
+    try:
+        lock.release()
+        other = QueueLock(path, timeout=2)
+        other.acquire()  # would time out if the child's copy kept our ticket locked
+        other.release()
+    finally:
+        os.write(write, b"x")
+        os.close(write)
+        os.waitpid(child, 0)
