@@ -33,6 +33,9 @@ DEFAULT_RT_TTL = 90 * 24 * 3600
 _PREFIX = "p"  # partition keys are the Redis cache's, under this fixed prefix
 _PURGE_EVERY = 256  # writes between removals of expired partitions
 
+# Connections inherited through fork(), kept open and unused for the life of the child.
+_FROM_PARENT: list[sqlite3.Connection] = []
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS partitions (
     name TEXT PRIMARY KEY,
@@ -170,6 +173,10 @@ class SqliteTokenCache(PartitionedTokenCache):
         connection: sqlite3.Connection | None = getattr(local, "connection", None)
         if connection is not None and local.pid == os.getpid():
             return connection
+        if connection is not None:
+            # A forked child: the parent's connection must not be used, nor closed here
+            # (closing it could checkpoint or clean up under the parent's feet). Keep it.
+            _FROM_PARENT.append(connection)
         # A new thread, or a forked child (a connection must not cross a fork).
         try:
             connection = sqlite3.connect(self.path, timeout=self._lock_timeout,

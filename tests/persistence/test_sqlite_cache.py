@@ -202,3 +202,24 @@ def test_exported_from_the_package(cache_dir: Path) -> None:
     assert "encrypted=False" in repr(SqliteTokenCache(cache_dir / "t.db"))
 
 
+
+
+def test_a_forked_child_opens_its_own_connection(cache_dir: Path) -> None:
+    path = cache_dir / "tokens.db"
+    cache = SqliteTokenCache(path)
+    cache.add(at_event(1))
+    parent_connection = cache._connection()
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            cache.add(at_event(2))  # through a new connection, not the parent's
+            code = 0 if cache._connection() is not parent_connection else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert cache._connection() is parent_connection
+    assert len(list(cache.search("AccessToken"))) == 2
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
