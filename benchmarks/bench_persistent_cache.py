@@ -1,13 +1,14 @@
 """Persistent file caches side by side: entra_auth.FileTokenCache vs msal-extensions.
 
 Run: ``.venv/bin/python -m benchmarks.bench_persistent_cache [--entries 200] [--writers 8]
-[--writes 40]``.
+[--writes 100] [--redis-url redis://127.0.0.1:6379/0]``.
 
 1. Silent hit with an unchanged file: ``find_access_token``/``search`` on FileTokenCache
    against the same call on an in-memory cache, and msal-extensions' ``PersistedTokenCache``
    (``FilePersistence``) ``search`` against msal's in-memory ``TokenCache``.
-2. Write latency under contention: N processes each ``add()`` distinct tokens to one file at
-   once; per-write median and p99, for both libraries in the same run.
+2. Write latency under contention: N processes each ``add()`` distinct tokens to one cache at
+   once; per-write median and p99 and tokens kept, for FileTokenCache, SqliteTokenCache,
+   msal-extensions' file (and RedisTokenCache given a server) in the same run.
 """
 
 from __future__ import annotations
@@ -101,11 +102,38 @@ def silent_hits(entries: int) -> None:
     print(f"  FileTokenCache / in-memory (search):            {rows[3][1] / rows[2][1]:.2f}x")
 
 
-def _writer(lib: str, path: str, worker: int, writes: int, barrier: Any, out: Any) -> None:
-    if lib == "entra_auth":
+def _open(lib: str, path: str) -> Any:
+    if lib in ("entra_auth", "FileTokenCache"):
         from entra_auth.cache.file_cache import FileTokenCache
 
-        cache: Any = FileTokenCache(path, lock_timeout=120)
+        return FileTokenCache(path, lock_timeout=120)
+    if lib == "SqliteTokenCache":
+        from entra_auth.cache.sqlite_cache import SqliteTokenCache
+
+        return SqliteTokenCache(path, lock_timeout=120)
+    if lib == "RedisTokenCache":
+        import redis
+
+        from entra_auth.cache.redis_cache import RedisTokenCache
+
+        return RedisTokenCache(redis.Redis.from_url(path), prefix="bench")
+    from msal_extensions import FilePersistence, PersistedTokenCache
+
+    return PersistedTokenCache(FilePersistence(path))
+
+
+def _count(lib: str, path: str) -> int:
+    import json
+
+    if lib in ("entra_auth", "FileTokenCache", "msal-extensions"):
+        with open(path) as f:
+            return len(json.load(f).get("AccessToken", {}))
+    return len(list(_open(lib, path).search("AccessToken")))
+
+
+def _writer(lib: str, path: str, worker: int, writes: int, barrier: Any, out: Any) -> None:
+    if lib != "msal-extensions":
+        cache: Any = _open(lib, path)
     else:
         from msal_extensions import FilePersistence, PersistedTokenCache
 
@@ -122,11 +150,22 @@ def _writer(lib: str, path: str, worker: int, writes: int, barrier: Any, out: An
     out.put((latencies, errors))
 
 
-def contention(lib: str, writers: int, writes: int) -> None:
-    import json
+def write_contention(lib: str, writers: int, writes: int,
+                     path: str | None = None) -> dict[str, float]:
+    """N processes each ``add()`` ``writes`` distinct tokens to one cache at once.
 
+    Returns median and p99 write seconds, total seconds, tokens kept and expected, errors.
+    ``path`` is the file (a fresh temporary one by default) or, for Redis, its URL.
+    """
     ctx = multiprocessing.get_context("fork")
-    path = os.path.join(tempfile.mkdtemp(), "cache.json")
+    path = path or os.path.join(tempfile.mkdtemp(), "cache.json")
+    if lib == "RedisTokenCache":
+        import redis
+
+        client = redis.Redis.from_url(path)
+        for key in client.scan_iter(match="bench:*"):
+            client.delete(key)
+        client.close()
     barrier, out = ctx.Barrier(writers), ctx.Queue()
     procs = [ctx.Process(target=_writer, args=(lib, path, w, writes, barrier, out))
              for w in range(writers)]
@@ -139,24 +178,63 @@ def contention(lib: str, writers: int, writes: int) -> None:
     elapsed = time.perf_counter() - start
     latencies = sorted(x for lat, _ in results for x in lat)
     errors = sum(e for _, e in results)
-    with open(path) as f:
-        stored = len(json.load(f).get("AccessToken", {}))
+    stored = _count(lib, path)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    print(f"  {lib:<16} median {statistics.median(latencies) * 1e3:8.1f} ms   "
-          f"p99 {p99 * 1e3:8.1f} ms   total {elapsed:6.1f} s   "
-          f"tokens kept {stored}/{writers * writes}   errors {errors}")
+    return {"median": statistics.median(latencies), "p99": p99, "total": elapsed,
+            "kept": stored, "expected": writers * writes, "errors": errors}
+
+
+def contention(lib: str, writers: int, writes: int, path: str | None = None) -> None:
+    """Print :func:`write_contention`'s figures."""
+    r = write_contention(lib, writers, writes, path)
+    print(f"  {lib:<18} median {r['median'] * 1e3:8.1f} ms   "
+          f"p99 {r['p99'] * 1e3:8.1f} ms   total {r['total']:6.1f} s   "
+          f"tokens kept {r['kept']:.0f}/{r['expected']:.0f}   errors {r['errors']:.0f}")
+
+
+def start_redis() -> tuple[Any, str] | None:
+    """A throwaway redis-server on a free loopback port: (process, URL), or None if absent."""
+    import shutil
+    import socket
+    import subprocess
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", tempfile.mkdtemp()],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    for _ in range(500):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.02)
+    client.close()
+    return proc, f"redis://127.0.0.1:{port}/0"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=200)
     parser.add_argument("--writers", type=int, default=8)
-    parser.add_argument("--writes", type=int, default=40)
+    parser.add_argument("--writes", type=int, default=100)
+    parser.add_argument("--redis-url", help="also measure RedisTokenCache on this server "
+                        "(its database is written to under the 'bench' prefix)")
     args = parser.parse_args()
     silent_hits(args.entries)
-    print(f"\nWrite latency, {args.writers} processes x {args.writes} add() into one file")
-    for lib in ("entra_auth", "msal-extensions"):
-        contention(lib, args.writers, args.writes)
+    print(f"\nWrite latency, {args.writers} processes x {args.writes} add() into one cache")
+    for lib in ("FileTokenCache", "SqliteTokenCache", "msal-extensions"):
+        path = os.path.join(tempfile.mkdtemp(), "cache.db" if "Sqlite" in lib else "cache.json")
+        contention(lib, args.writers, args.writes, path)
+    if args.redis_url:
+        contention("RedisTokenCache", args.writers, args.writes, args.redis_url)
 
 
 if __name__ == "__main__":

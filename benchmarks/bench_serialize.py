@@ -22,7 +22,8 @@ from ._common import CPU_TIME, Clock, Timing, cache_document, fmt_time, interlea
 def serialize_deserialize(users: int, *, rounds: int, min_batch_s: float = 0.0,
                           clock: Clock = CPU_TIME) -> dict[str, dict[str, Timing]]:
     """Median seconds of ``serialize()`` and ``deserialize()`` per library, keyed
-    ``{"serialize": {"entra_auth": ..., "msal": ...}, "deserialize": {...}}``."""
+    ``{"serialize": {"entra_auth": ..., "msal": ...}, "deserialize": {...}}``; deserialize
+    also times ``json.loads`` of the same text (the floor: indexes are built on first use)."""
     document = cache_document(users)
     ours, theirs = entra_auth.SerializableTokenCache(), msal.SerializableTokenCache()
     ours.deserialize(document)
@@ -35,7 +36,8 @@ def serialize_deserialize(users: int, *, rounds: int, min_batch_s: float = 0.0,
             rounds=rounds, min_batch_s=min_batch_s, warmup=1, clock=clock),
         "deserialize": interleaved(
             {"entra_auth": lambda: entra_auth.SerializableTokenCache().deserialize(document),
-             "msal": lambda: msal.SerializableTokenCache().deserialize(document)},
+             "msal": lambda: msal.SerializableTokenCache().deserialize(document),
+             "json.loads": lambda: json.loads(document)},
             rounds=rounds, min_batch_s=min_batch_s, warmup=1, clock=clock),
     }
 
@@ -47,7 +49,9 @@ def main() -> None:
     args = parser.parse_args()
     for op, timings in serialize_deserialize(args.users, rounds=args.rounds).items():
         print(f"{op} {args.users} users: entra_auth {fmt_time(timings['entra_auth'].median)}, "
-              f"msal {fmt_time(timings['msal'].median)}")
+              f"msal {fmt_time(timings['msal'].median)}"
+              + (f", json.loads {fmt_time(timings['json.loads'].median)}"
+                 if "json.loads" in timings else ""))
 
 
 if __name__ == "__main__":

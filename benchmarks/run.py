@@ -26,7 +26,8 @@ from benchmarks import bench_concurrency, bench_import, bench_serialize, bench_s
 from benchmarks._common import CPU_TIME, WALL_TIME, Clock, Timing, fmt_time
 
 SECTIONS = ("silent", "client_credentials", "azure_identity", "concurrency", "adapters",
-            "import", "serialize", "emulator")
+            "import", "serialize", "emulator", "validation", "persistent", "fastapi",
+            "oidc_provider")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class Config:
     emulator_requests: int = 300
     emulator_rounds: int = 5
     emulator_clients: int = 4
+    cache_writers: int = 8
+    cache_writes: int = 100
+    fastapi_requests: int = 2000
+    fastapi_rounds: int = 5
     wall_clock: bool = False  # in-process timings: CPU time of the process unless True
 
     @property
@@ -61,7 +66,8 @@ QUICK = Config(users=(1, 1_000, 10_000), rounds=5, min_batch_s=0.02, latency=0.0
 # For the smoke test: every row, in a few seconds.
 TINY = Config(users=(1, 100), rounds=3, min_batch_s=0.001, latency=0.05, import_repeats=1,
               serialize_users=100, serialize_rounds=1, adapter_requests=5, adapter_rounds=1,
-              emulator_requests=5, emulator_rounds=1, emulator_clients=2)
+              emulator_requests=5, emulator_rounds=1, emulator_clients=2, cache_writers=2,
+              cache_writes=5, fastapi_requests=40, fastapi_rounds=1)
 
 
 @dataclass
@@ -194,8 +200,16 @@ def serialize_rows(config: Config) -> list[Row]:
     """Cache serialize()/deserialize() of ``serialize_users`` users."""
     measured = bench_serialize.serialize_deserialize(config.serialize_users, clock=config.clock,
                                                      rounds=config.serialize_rounds)
-    return [_time_row("serialize", f"cache {op}(), {config.serialize_users:,} users",
+    rows = [_time_row("serialize", f"cache {op}(), {config.serialize_users:,} users",
                       timings, "msal") for op, timings in measured.items()]
+    timings = measured["deserialize"]
+    ours, floor = timings["entra_auth"].median, timings["json.loads"].median
+    rows.append(Row("serialize", f"cache deserialize() vs json.loads of the same text, "
+                    f"{config.serialize_users:,} users", fmt_time(ours),
+                    f"json.loads: {fmt_time(floor)}", _time_ratio(floor, ours),
+                    "<= 1.15x json.loads", ours <= 1.15 * floor,
+                    {"entra_auth": ours, "json.loads": floor}))
+    return rows
 
 
 def emulator_rows(config: Config) -> list[Row]:
@@ -225,6 +239,106 @@ def emulator_rows(config: Config) -> list[Row]:
     ]
 
 
+def validation_rows(config: Config) -> list[Row]:
+    """Incoming-token validation vs PyJWT's jwt.decode with the key in hand (the floor)."""
+    from benchmarks import bench_validation
+    from entra_auth.testing import Emulator
+
+    with Emulator() as emu:
+        measured = bench_validation.validation(emu, rounds=config.rounds,
+                                               min_batch_s=config.min_batch_s,
+                                               clock=config.clock)
+    rows = []
+    for key, name, limit in (
+        ("sync", "incoming-token validation, sync (TokenValidator.validate)", 1.10),
+        ("async", "incoming-token validation, async (validate_async, FastAPI's path)", 1.15),
+    ):
+        timings = measured[key]
+        ours, floor = timings["entra_auth"].median, timings["PyJWT floor"].median
+        rows.append(Row("validation", name, fmt_time(ours), f"PyJWT floor: {fmt_time(floor)}",
+                        _time_ratio(floor, ours), f"<= {limit:.2f}x floor",
+                        ours <= limit * floor, {"entra_auth": ours, "PyJWT floor": floor}))
+    rows.append(_time_row("validation", "validation of a token already validated (cache hit)",
+                          measured["cached"], "PyJWT floor", target_s=10e-6))
+    return rows
+
+
+def persistent_rows(config: Config) -> list[Row]:
+    """Write latency of the persistent caches, N processes writing distinct tokens at once."""
+    import tempfile
+
+    from benchmarks import bench_persistent_cache as bench
+
+    n, writes = config.cache_writers, config.cache_writes
+    redis = bench.start_redis()
+    try:
+        measured = {}
+        for lib in ("FileTokenCache", "SqliteTokenCache", "msal-extensions", "RedisTokenCache"):
+            if lib == "RedisTokenCache":
+                if redis is None:
+                    continue
+                where = redis[1]
+            else:
+                where = f"{tempfile.mkdtemp()}/cache.{'db' if 'Sqlite' in lib else 'json'}"
+            measured[lib] = bench.write_contention(lib, n, writes, where)
+    finally:
+        if redis is not None:
+            redis[0].terminate()
+            redis[0].wait()
+    theirs = measured["msal-extensions"]
+    rows = []
+    for lib, r in measured.items():
+        if lib == "msal-extensions":
+            continue
+        lost = r["expected"] - r["kept"]
+        target = "<= 100 ms, 0 lost" if lib == "FileTokenCache" else "0 lost"
+        met = lost == 0 and r["errors"] == 0 and (
+            lib != "FileTokenCache" or r["p99"] <= 0.100)
+        rows.append(Row(
+            "persistent", f"{lib}, {n} processes x {writes} tokens: write p99 (median)",
+            f"{fmt_time(r['p99'])} ({fmt_time(r['median'])}), {lost:.0f} lost",
+            f"msal-extensions: {fmt_time(theirs['p99'])} ({fmt_time(theirs['median'])}), "
+            f"{theirs['expected'] - theirs['kept']:.0f} lost, {theirs['errors']:.0f} errors",
+            _time_ratio(theirs["p99"], r["p99"]), target, met,
+            {"entra_auth": r["p99"], "msal-extensions": theirs["p99"]}))
+    return rows
+
+
+def fastapi_rows(config: Config) -> list[Row]:
+    """A FastAPI endpoint with validation + OBO cache hit + downstream call vs no auth."""
+    from benchmarks import bench_fastapi
+    from entra_auth.testing import Emulator
+
+    with Emulator() as emu:
+        r = bench_fastapi.endpoint_rates(emu, config.fastapi_requests, config.fastapi_rounds)
+    ours, theirs = r["entra_auth"], r["no auth"]
+    cpu_ratio = r["no auth cpu"] / r["entra_auth cpu"] if r["entra_auth cpu"] else 0.0
+    return [Row(
+        "fastapi", "FastAPI endpoint: validation + OBO cache hit + downstream call, req/s "
+        f"(uvicorn, 1 worker, 4 keep-alive clients; server CPU/request ratio {cpu_ratio:.2f}x)",
+        f"{ours:,.0f} req/s", f"same endpoint without auth: {theirs:,.0f} req/s",
+        f"{ours / theirs:.2f}x", ">= 0.90x", ours >= 0.90 * theirs,
+        {"entra_auth": ours, "no auth": theirs})]
+
+
+def oidc_provider_rows(config: Config) -> list[Row]:
+    """The emulator's token endpoint vs panva's oidc-provider on Node (both in own processes)."""
+    import shutil
+
+    from benchmarks import bench_oidc_provider
+
+    name = (f"emulator token endpoint vs oidc-provider (Node), {config.emulator_clients} "
+            "keep-alive clients, client credentials, RS256 JWTs over HTTPS")
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return [Row("oidc_provider", f"{name}: node/npm not installed", "-", "-", "-")]
+    rates = bench_oidc_provider.compare(config.emulator_requests, config.emulator_rounds,
+                                        config.emulator_clients)
+    ours, theirs = rates["entra_auth emulator"], rates["oidc-provider"]
+    return [Row("oidc_provider", name, f"{ours:,.0f} tokens/s",
+                f"oidc-provider: {theirs:,.0f} tokens/s", f"{ours / theirs:.2f}x", ">= 1.00x",
+                ours >= theirs, {"entra_auth": ours, "oidc-provider": theirs})]
+
+
 MEASURES: dict[str, Callable[[Config], list[Row]]] = {
     "silent": silent_rows,
     "client_credentials": client_credentials_rows,
@@ -234,6 +348,10 @@ MEASURES: dict[str, Callable[[Config], list[Row]]] = {
     "import": import_rows,
     "serialize": serialize_rows,
     "emulator": emulator_rows,
+    "validation": validation_rows,
+    "persistent": persistent_rows,
+    "fastapi": fastapi_rows,
+    "oidc_provider": oidc_provider_rows,
 }
 
 

@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "SerializableTokenCache": ".cache",
     "FileTokenCache": ".cache.file_cache",
     "RedisTokenCache": ".cache.redis_cache",
+    "SqliteTokenCache": ".cache.sqlite_cache",
     "AsyncRedisTokenCache": ".cache.redis_async",
     "CacheEncryption": ".cache.encryption",
     "ClientApplication": ".application",
@@ -76,6 +77,7 @@ __all__ = [
     "FileTokenCache",
     "RedisTokenCache",
     "SerializableTokenCache",
+    "SqliteTokenCache",
     "TokenCache",
     "TokenRequestError",
     "TransportFailure",
@@ -111,6 +113,7 @@ if TYPE_CHECKING:
     from .cache.file_cache import FileTokenCache
     from .cache.redis_async import AsyncRedisTokenCache
     from .cache.redis_cache import RedisTokenCache
+    from .cache.sqlite_cache import SqliteTokenCache
     from .environment import EnvironmentConfigError, from_environment
     from .errors import (
         CacheError,

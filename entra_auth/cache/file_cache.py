@@ -1,7 +1,8 @@
 """FileTokenCache: a token cache in one file (MSAL's unified schema), shared safely by processes.
 
-Reads re-load the file only when a ``stat`` says it changed; writes lock a sibling ``.lock``
-file, re-load, apply the change and replace the file atomically (temp file, fsync, rename).
+Reads re-load the file only when a ``stat`` says it changed; writes queue on ``<path>.lock``,
+take msal-extensions' ``<path>.lockfile``, re-load, apply the change and replace the file
+atomically (temp file, fsync, rename). See :mod:`entra_auth.cache.writelock`.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 
 from ..errors import CacheError
 from ._fs_safety import ensure_private_directory, open_nofollow
 from .encryption import CacheEncryption, is_encrypted
-from .locking import FileLock
+from .lockfile import remove_dead_private_files
 from .serializable import SerializableTokenCache
+from .serialization import Memo, dumps
+from .writelock import CacheWriteLock
 
 __all__ = ["FileTokenCache"]
 
@@ -48,10 +52,12 @@ class FileTokenCache(SerializableTokenCache):
 
     - Reads ``stat`` the file and parse it only when it changed since this object last
       loaded or wrote it.
-    - Each change takes a cross-process lock (``<path>.lock``), re-loads the file, applies
-      the change, and writes a temp file in the same directory (mode 0600), fsyncs it and
-      renames it over the cache file, so readers and killed writers never see half a file and
-      no writer drops another's entries.
+    - Each change waits its turn among this library's writers (first come, first served,
+      ``<path>.lock``), takes the lock msal-extensions takes (``<path>.lockfile``, created
+      exclusively, removed after), re-loads the file, applies the change, and writes a temp
+      file in the same directory (mode 0600), fsyncs it and renames it over the cache file, so
+      readers and killed writers never see half a file and no writer drops another's entries,
+      msal-extensions' writers included. A lock file left by a writer that died is removed.
     - With ``encryption``, the file holds an AES-GCM blob instead of JSON and plaintext never
       reaches the disk. A file that can't be decrypted or parsed raises :class:`CacheError`
       and is left untouched.
@@ -89,12 +95,13 @@ class FileTokenCache(SerializableTokenCache):
             encryption = CacheEncryption(bytes(encryption))
         self._encryption = encryption
         self._fsync = fsync
-        self._file_lock = FileLock(self.path + ".lock", timeout=lock_timeout)
+        self._file_lock = CacheWriteLock(self.path, timeout=lock_timeout)
         # Held from _before_write to _after_write, and around re-loads, so that a reader's
         # re-load never swaps the entries out from under another thread's change.
         self._io_lock = threading.RLock()
         self._stamp: _Stamp | None = None
         self._temps_checked = False
+        self._encoded: Memo = {}
         ensure_private_directory(os.path.dirname(self.path))
         # What an encrypted file is bound to: its resolved path (see CacheEncryption)
         self._context = "entra_auth.FileTokenCache:" + os.path.realpath(self.path)
@@ -121,7 +128,18 @@ class FileTokenCache(SerializableTokenCache):
         if self._current_stamp() == self._stamp:
             return  # the hot path: one stat
         with self._io_lock:
-            self._reload_if_changed()
+            try:
+                self._reload_if_changed()
+            except CacheError as exc:
+                if exc.error != "cache_corrupt":
+                    raise
+                # msal-extensions rewrites the file in place, under its lock: a read without
+                # the lock may catch half a write. Under the lock, the file is whole.
+                self._file_lock.acquire()
+                try:
+                    self._reload_if_changed()
+                finally:
+                    self._file_lock.release()
 
     def _before_write(self) -> None:
         self._io_lock.acquire()
@@ -140,7 +158,11 @@ class FileTokenCache(SerializableTokenCache):
     def _after_write(self) -> None:
         try:
             if self.has_state_changed:
-                self._write(self.serialize())
+                with self._lock:
+                    self.has_state_changed = False
+                    # Most entries are as the last write left them: their text is reused.
+                    text = dumps(self._store.sections, memo=self._encoded)
+                self._write(text)
         finally:
             self._file_lock.release()
             self._io_lock.release()
@@ -206,6 +228,7 @@ class FileTokenCache(SerializableTokenCache):
             if name.startswith(prefix) and name.endswith(".tmp"):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(directory, name))
+        remove_dead_private_files(self._file_lock.lockfile.path)
 
     def _write(self, text: str) -> None:
         if not self._temps_checked:
@@ -227,6 +250,10 @@ class FileTokenCache(SerializableTokenCache):
                     os.fsync(fd)
             finally:
                 os.close(fd)
+            # A precise mtime: msal-extensions re-reads only when the mtime is later than its
+            # last write (by time.time()); the kernel's coarse clock can lag by a tick.
+            now = time.time_ns()
+            os.utime(temp, ns=(now, now))
             os.replace(temp, self.path)
         except OSError as exc:
             with contextlib.suppress(OSError):

@@ -1,11 +1,14 @@
 """A cross-process exclusive file lock with a bounded wait (POSIX ``flock``, Windows ``msvcrt``).
 
 The lock file sits next to the cache file and is never deleted: deleting a lock file while
-another process waits on it is how lock-file schemes lose mutual exclusion.
+another process waits on it is how lock-file schemes lose mutual exclusion. FileTokenCache
+queues its writers with :mod:`entra_auth.cache.lockqueue` and excludes msal-extensions with
+:mod:`entra_auth.cache.lockfile`; this lock is their fallback where Linux OFD locks are missing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -15,7 +18,47 @@ from types import TracebackType
 from ..errors import CacheError
 from ._fs_safety import O_NOFOLLOW, symlink_refusal
 
-__all__ = ["FileLock"]
+__all__ = ["FileLock", "forget_in_children", "open_lock_file", "track_in_parent"]
+
+# Descriptors whose locks belong to this process. flock and OFD locks belong to an open file
+# description, which a fork() shares with the child: a child that kept the descriptor would
+# keep our lock alive after we release it. Children close these right after the fork.
+_tracked: set[int] = set()
+_tracked_lock = threading.Lock()
+
+
+def track_in_parent(fd: int) -> int:
+    """Remember ``fd`` as holding (or waiting for) a lock of this process; returns it."""
+    with _tracked_lock:
+        _tracked.add(fd)
+    return fd
+
+
+def forget_in_children(fd: int) -> None:
+    """``fd`` is being closed by this process: stop tracking it."""
+    with _tracked_lock:
+        _tracked.discard(fd)
+
+
+def _close_inherited() -> None:
+    global _tracked_lock
+    _tracked_lock = threading.Lock()  # another thread may have held it at the fork
+    for fd in list(_tracked):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _tracked.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited)
+
+
+def open_lock_file(path: str, flags: int) -> int:
+    """Open a lock file with ``flags`` (created with mode 0600 when ``O_CREAT`` is in them).
+
+    Every lock file the caches use is opened here, so checks on the path belong here too.
+    """
+    return os.open(path, flags | getattr(os, "O_CLOEXEC", 0) | O_NOFOLLOW, 0o600)
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -80,8 +123,9 @@ class FileLock:
         if not self._thread_lock.acquire(timeout=self.timeout):
             raise self._timeout_error()
         try:
-            # O_NOFOLLOW: a symlink planted here must not make us create or lock its target
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | O_NOFOLLOW, 0o600)
+            # open_lock_file adds O_NOFOLLOW: a symlink planted here must not make us create
+            # or lock its target
+            fd = track_in_parent(open_lock_file(self.path, os.O_RDWR | os.O_CREAT))
         except OSError as exc:
             self._thread_lock.release()
             refusal = symlink_refusal(self.path, exc)
@@ -94,6 +138,7 @@ class FileLock:
         while not _try_lock(fd):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                forget_in_children(fd)
                 os.close(fd)
                 self._thread_lock.release()
                 raise self._timeout_error()
@@ -110,6 +155,7 @@ class FileLock:
         try:
             _unlock(fd)
         finally:
+            forget_in_children(fd)
             os.close(fd)
             self._thread_lock.release()
 

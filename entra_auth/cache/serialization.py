@@ -50,30 +50,56 @@ def _reindented(value: Any, prefix: str) -> str:
     return json.dumps(value, indent=4).replace("\n", "\n" + prefix)
 
 
-def _encode_section(entries: dict[str, Any], out: list[str]) -> None:
+# Encoded entries from an earlier dumps(): (section, key) -> (copy of the entry, its text).
+Memo = dict[tuple[str, str], tuple[dict[str, Any], str]]
+
+
+def _encode_section(
+    entries: dict[str, Any], out: list[str], name: str = "",
+    memo: Memo | None = None, new_memo: Memo | None = None,
+) -> None:
     # Pieces go straight into one list joined once: at 10k users the text is ~30 MB, and
     # every intermediate join would copy all of it again.
     encode_flat = _encode_flat
     flat_types = _FLAT_TYPES
     separator = ""
     for key, entry in entries.items():
+        if new_memo is not None and memo:
+            known = memo.get((name, key))
+            # A dict comparison is far cheaper than encoding; the memo keeps a copy, so an
+            # entry changed in place is not mistaken for the one encoded.
+            if known is not None and known[0] == entry:
+                out.append(separator)
+                out.append(known[1])
+                new_memo[(name, key)] = known
+                separator = ",\n"
+                continue
         if type(entry) is dict and entry and flat_types.issuperset(map(type, entry.values())):
             # compact {"a": 1,\n<12>"b": 2} becomes {\n<12>"a": 1,\n<12>"b": 2\n<8>}
-            out.append(f"{separator}{_ENTRY_INDENT}{_encode_string(key)}: {{\n{_FIELD_INDENT}")
-            out.append(encode_flat(entry)[1:-1])
-            out.append(_ENTRY_CLOSE)
+            chunk = (f"{_ENTRY_INDENT}{_encode_string(key)}: {{\n{_FIELD_INDENT}"
+                     f"{encode_flat(entry)[1:-1]}{_ENTRY_CLOSE}")
+            if new_memo is not None:
+                new_memo[(name, key)] = (dict(entry), chunk)
+            out.append(separator)
+            out.append(chunk)
         else:
             out.append(f"{separator}{_ENTRY_INDENT}{_encode_string(key)}: ")
             out.append(_reindented(entry, _ENTRY_INDENT))
         separator = ",\n"
 
 
-def dumps(sections: dict[str, Any]) -> str:
-    """Encode the cache document exactly as ``json.dumps(sections, indent=4)`` would."""
+def dumps(sections: dict[str, Any], memo: Memo | None = None) -> str:
+    """Encode the cache document exactly as ``json.dumps(sections, indent=4)`` would.
+
+    With ``memo`` (a dict, empty at first), entries equal to ones encoded by the previous call
+    reuse their text, and ``memo`` is replaced by this call's entries: a cache written again
+    and again with few changes (FileTokenCache) encodes only what changed.
+    """
     if not sections:
         return "{}"
     if not all(isinstance(name, str) for name in sections):
         return json.dumps(sections, indent=4)
+    new_memo: Memo | None = {} if memo is not None else None
     out = ["{\n"]
     separator = ""
     for name, entries in sections.items():
@@ -86,10 +112,13 @@ def dumps(sections: dict[str, Any]) -> str:
             out.append(_reindented(entries, "    "))
         else:
             out.append("{\n")
-            _encode_section(entries, out)
+            _encode_section(entries, out, name, memo, new_memo)
             out.append("\n    }")
         separator = ",\n"
     out.append("\n}")
+    if memo is not None and new_memo is not None:
+        memo.clear()
+        memo.update(new_memo)
     return "".join(out)
 
 

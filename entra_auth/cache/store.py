@@ -182,17 +182,29 @@ class EntryStore:
             for section, specs in INDEX_FIELDS.items()
         }
         # find_access_token's index: (home_account_id, client_id, realm) -> keys.
-        self.at_by_account = self._index_for(
-            CredentialType.ACCESS_TOKEN, ("home_account_id", "client_id", "realm")
-        )
+        self._at_by_account = self._indexes[CredentialType.ACCESS_TOKEN][0]
         # Lowercased scope sets by target string (see scopes_of).
         self._scope_sets: dict[str, frozenset[str]] = {}
+        # Indexes are built on first use, not on load: a cache loaded to be changed and
+        # written back (a FileTokenCache write) never pays for them, and deserialize() costs
+        # little more than json.loads. Until then put/pop leave the indexes alone.
+        self._pending = any(self.sections.get(section) for section in KNOWN_SECTIONS)
+
+    def _build_indexes(self) -> None:
+        self._pending = False
         for section in KNOWN_SECTIONS:
             entries = self.sections.get(section)
             if entries:
                 indexes = self._indexes[section]
                 for key, entry in entries.items():
                     self._index(section, indexes, key, entry)
+
+    @property
+    def at_by_account(self) -> _Index:
+        """The AccessToken index on (home_account_id, client_id, realm)."""
+        if self._pending:
+            self._build_indexes()
+        return self._at_by_account
 
     def _index(
         self, section: str, indexes: tuple[_Index, ...], key: str, entry: Entry
@@ -247,7 +259,7 @@ class EntryStore:
         old = entries.get(key)
         entries[key] = entry
         indexes = self._indexes.get(section)
-        if indexes is None:
+        if indexes is None or self._pending:
             return
         if old is None:
             self._index(section, indexes, key, entry)
@@ -270,8 +282,8 @@ class EntryStore:
         if not isinstance(entries, dict):
             return None
         old: Entry | None = entries.pop(key, None)
-        if old is None:
-            return None
+        if old is None or self._pending:
+            return old
         for index in self._indexes.get(section, ()):
             index_key = index.index_key(old)
             if index_key is not None:
@@ -283,6 +295,8 @@ class EntryStore:
     ]:
         """Entries whose indexed ``fields`` equal ``values`` case-insensitively (a superset of
         exact matches; callers filter). ``fields`` must be one of the section's indexes."""
+        if self._pending:
+            self._build_indexes()
         index = self._index_for(section, fields)
         index_key = norm(values[0]) if len(fields) == 1 else tuple(norm(v) for v in values)
         entries = self.section(section)
@@ -293,6 +307,8 @@ class EntryStore:
 
     def candidates(self, section: str, query: Mapping[str, Any]) -> list[str] | None:
         """Keys that may match ``query`` via the best fitting index; None when none fits."""
+        if self._pending:
+            self._build_indexes()
         for index in self._indexes.get(section, ()):
             if all(field in query for field in index.fields):
                 values = tuple(query[field] for field in index.fields)

@@ -157,6 +157,21 @@ class SigningKeys:
         return keys.get(kid)
 
     @property
+    def cached_metadata(self) -> AuthorityMetadata | None:
+        """The discovery metadata if already fetched (no I/O)."""
+        return self._metadata
+
+    def current_key(self, kid: str, now: float) -> dict[str, Any] | None:
+        """The JWK with this ``kid`` from a key set younger than ``max_age``, else None (no I/O).
+
+        None also when the kid is unknown; :meth:`key_flow` then decides whether to refetch.
+        """
+        fetched_at = self._fetched_at
+        if fetched_at is None or now - fetched_at >= self.max_age:
+            return None
+        return self._keys.get(kid)
+
+    @property
     def known_kids(self) -> list[str]:
         """The key ids currently cached."""
         with self._lock:

@@ -8,9 +8,6 @@ are an I/O-free flow with the time passed in; keys are fetched through the proje
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,8 +17,10 @@ from ..protocol.authority import parse_authority
 from ..protocol.messages import Flow, HttpRequest, HttpResponse
 from ..transport.driver import run_async, run_sync
 from .errors import InsufficientScopeError, InvalidTokenError
+from .jws import KeyBuilder, parse_header, verify_compact
 from .keys import AuthorityMetadata, SigningKeys
 from .time_claims import check_time_claims
+from .validated_cache import ValidatedTokenCache
 
 __all__ = ["TokenValidator", "ValidatedToken", "check_claims", "check_permissions"]
 
@@ -78,45 +77,6 @@ class ValidatedToken:
     def is_app_only(self) -> bool:
         """True for an application's own token (client credentials): no user, no ``scp``."""
         return "scp" not in self.claims
-
-
-def _b64_json(segment: str) -> Any:
-    try:
-        return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-
-
-def _header(token: str) -> dict[str, Any]:
-    parts = token.split(".")
-    if len(parts) != 3 or not all(parts[:2]):
-        raise InvalidTokenError("the token is not a signed JWT")
-    header = _b64_json(parts[0])
-    if not isinstance(header, dict):
-        raise InvalidTokenError("the token's header is not valid JSON")
-    return header
-
-
-def _verify_signature(token: str, jwk: Mapping[str, Any], algorithm: str) -> dict[str, Any]:
-    import jwt
-
-    declared = jwk.get("alg")
-    if isinstance(declared, str) and declared != algorithm:
-        raise InvalidTokenError("the token's algorithm does not match its signing key")
-    try:
-        key = jwt.PyJWK(dict(jwk), algorithm=algorithm)
-        claims: dict[str, Any] = jwt.decode(
-            token, key.key, algorithms=[algorithm],
-            # Time, issuer and audience are checked by check_claims with our clock.
-            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
-                     "verify_aud": False, "verify_iss": False, "verify_sub": False,
-                     "verify_jti": False},
-        )
-    except jwt.InvalidSignatureError:
-        raise InvalidTokenError("the token's signature is invalid") from None
-    except (jwt.PyJWTError, ValueError, TypeError):
-        raise InvalidTokenError("the token could not be verified") from None
-    return claims
 
 
 def _tenant_of_issuer(issuer: str) -> str | None:
@@ -239,6 +199,7 @@ class TokenValidator:
         clock: Callable[[], float] = time.time,
         key_refresh_interval: float = 300.0,
         v1_issuer: str = V1_ISSUER,
+        validated_cache_size: int = 2048,
     ) -> None:
         """Configure validation for the API whose application (client) id is ``client_id``.
 
@@ -257,6 +218,11 @@ class TokenValidator:
             clock: Seconds since the epoch.
             key_refresh_interval: Minimum seconds between key refetches for an unknown ``kid``.
             v1_issuer: The v1.0 issuer template (sovereign clouds differ).
+            validated_cache_size: How many validated tokens to remember (0: none). A token
+                seen again is accepted without re-checking its signature and claims while a
+                fresh check would still pass its ``exp``/``nbf`` (with ``leeway``) and the
+                authority still publishes its signing key; scopes and roles are checked on
+                every call.
 
         Raises:
             ValueError: An empty client id, a bad authority, or a symmetric/``none`` algorithm.
@@ -284,6 +250,8 @@ class TokenValidator:
         )
         self._http_client = http_client
         self._transport: Any = None
+        self._key_builder = KeyBuilder()
+        self.validated_cache = ValidatedTokenCache(validated_cache_size)
 
     def __repr__(self) -> str:
         return f"TokenValidator(client_id={self.client_id!r}, authority={self.authority!r})"
@@ -303,27 +271,60 @@ class TokenValidator:
             InsufficientScopeError: It lacks the required scopes/roles (answer 403).
             ProtocolError, TransportFailure: The signing keys could not be fetched.
         """
+        validated = self._validate_without_io(token, now)
+        if validated is None:
+            algorithm, kid = self._algorithm_and_kid(token)
+            jwk = yield from self.keys.key_flow(kid, now)
+            if jwk is None:
+                raise InvalidTokenError(
+                    "the token's signing key is not published by the authority")
+            metadata = yield from self.keys.metadata_flow()
+            validated = self._check(token, algorithm, kid, jwk, metadata, now)
+        check_permissions(validated, scopes, roles)
+        return validated
+
+    def _algorithm_and_kid(self, token: str) -> tuple[str, str]:
         if not isinstance(token, str) or not token:
             raise InvalidTokenError("empty bearer token")
-        header = _header(token)
+        header = parse_header(token)
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in self.algorithms:
             raise InvalidTokenError("the token's signing algorithm is not accepted")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise InvalidTokenError("the token's header names no signing key")
-        jwk = yield from self.keys.key_flow(kid, now)
-        if jwk is None:
-            raise InvalidTokenError("the token's signing key is not published by the authority")
-        claims = _verify_signature(token, jwk, algorithm)
-        metadata = yield from self.keys.metadata_flow()
+        return algorithm, kid
+
+    def _validate_without_io(self, token: str, now: float) -> ValidatedToken | None:
+        """The validated token when no key fetch is needed; None when one is.
+
+        Raises:
+            InvalidTokenError: The token is not acceptable.
+        """
+        if isinstance(token, str):
+            hit = self.validated_cache.get(token, now, self.leeway, self.keys.current_key)
+            if hit is not None:
+                return hit
+        algorithm, kid = self._algorithm_and_kid(token)
+        jwk = self.keys.current_key(kid, now)
+        metadata = self.keys.cached_metadata
+        if jwk is None or metadata is None:
+            return None
+        return self._check(token, algorithm, kid, jwk, metadata, now)
+
+    def _check(
+        self, token: str, algorithm: str, kid: str, jwk: dict[str, Any],
+        metadata: AuthorityMetadata, now: float,
+    ) -> ValidatedToken:
+        verifier, key = self._key_builder.key_for(kid, jwk, algorithm)
+        claims = verify_compact(token, verifier, key)
         check_claims(
             claims, metadata=metadata, audiences=self.audiences, now=now, leeway=self.leeway,
             allowed_tenants=self.allowed_tenants, accepted_versions=self.accepted_versions,
             v1_issuer=self.v1_issuer,
         )
         validated = ValidatedToken(token, claims)
-        check_permissions(validated, scopes, roles)
+        self.validated_cache.put(validated, kid, jwk)
         return validated
 
     def validate(
@@ -348,7 +349,12 @@ class TokenValidator:
             InsufficientScopeError: It lacks the required scopes/roles (answer 403).
             ProtocolError, TransportFailure: The signing keys could not be fetched.
         """
-        flow = self.validate_flow(token, now=self.clock(), scopes=scopes, roles=roles)
+        now = self.clock()
+        validated = self._validate_without_io(token, now)
+        if validated is not None:
+            check_permissions(validated, scopes, roles)
+            return validated
+        flow = self.validate_flow(token, now=now, scopes=scopes, roles=roles)
         return run_sync(flow, self._sync_transport())
 
     async def validate_async(
@@ -358,10 +364,19 @@ class TokenValidator:
         scopes: Iterable[str] | None = None,
         roles: Iterable[str] | None = None,
     ) -> ValidatedToken:
-        """:meth:`validate` for asyncio: key fetches go through ``httpx.AsyncClient``."""
+        """:meth:`validate` for asyncio: key fetches go through ``httpx.AsyncClient``.
+
+        With the keys in hand (every request but the first few) this runs no flow and opens
+        no client: the checks are CPU work of a few microseconds to a few dozen.
+        """
+        now = self.clock()
+        validated = self._validate_without_io(token, now)
+        if validated is not None:
+            check_permissions(validated, scopes, roles)
+            return validated
         transport = _LazyAsyncTransport(self.verify)
         try:
-            flow = self.validate_flow(token, now=self.clock(), scopes=scopes, roles=roles)
+            flow = self.validate_flow(token, now=now, scopes=scopes, roles=roles)
             return await run_async(flow, transport)
         finally:
             await transport.aclose()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from msal_extensions.token_cache import CrossPlatLock  # type: ignore[import-untyped]
 
 import entra_auth
 from entra_auth.cache.file_cache import FileTokenCache
@@ -122,7 +123,7 @@ def test_lock_timeout_raises_cache_error_and_writes_nothing(cache_dir: Path) -> 
     cache = FileTokenCache(path, lock_timeout=0.3)
     cache.add(at_event(1))
     before = path.read_bytes()
-    with FileLock(str(path) + ".lock"):  # another holder (a separate open file description)
+    with CrossPlatLock(str(path) + ".lockfile"):  # msal-extensions holds the cache
         start = time.monotonic()
         with pytest.raises(CacheError) as caught:
             cache.add(at_event(2))

@@ -89,18 +89,51 @@ def test_a_symlink_at_the_cache_path_is_not_followed(tmp_path: Path) -> None:
     assert "symbolic link" in str(caught.value) and "attackers-token" not in str(caught.value)
 
 
-def test_a_symlink_at_the_lock_path_is_not_followed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", [".lock", ".lockfile"])  # our queue, msal-extensions' lock
+def test_a_symlink_at_the_lock_path_is_not_followed(tmp_path: Path, suffix: str) -> None:
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     cache = FileTokenCache(private / "cache.json")
-    lock_path = Path(cache._file_lock.path)
+    lock_path = private / ("cache.json" + suffix)
     victim = tmp_path / "victim-file"
     lock_path.symlink_to(victim)  # O_CREAT through it would create (and lock) the target
     with pytest.raises(CacheError) as caught:
         cache.add(_event())
-    assert caught.value.error == "cache_unsafe_path"
+    assert caught.value.error in ("cache_unsafe_path", "cache_lock_failed"), caught.value
     assert not victim.exists()
     assert not (private / "cache.json").exists()
     lock_path.unlink()
     cache.add(_event())
     assert json.loads((private / "cache.json").read_text())["AccessToken"]
+
+
+# --- the SQLite cache keeps the same rules -----------------------------------------------------
+
+def test_sqlite_cache_directories_are_private_and_checked(tmp_path: Path, umask0: None) -> None:
+    from entra_auth.cache.sqlite_cache import SqliteTokenCache
+
+    path = tmp_path / "cfg" / "api" / "tokens.db"
+    SqliteTokenCache(path).add(_event())
+    for directory in (tmp_path / "cfg", tmp_path / "cfg" / "api"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(CacheError) as caught:
+        SqliteTokenCache(shared / "tokens.db")
+    assert caught.value.error == "cache_unsafe_directory"
+    assert not (shared / "tokens.db").exists()
+
+
+def test_sqlite_cache_refuses_a_symlink_at_its_path(tmp_path: Path) -> None:
+    from entra_auth.cache.sqlite_cache import SqliteTokenCache
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    victim = tmp_path / "victim.db"
+    (private / "tokens.db").symlink_to(victim)
+    with pytest.raises(CacheError) as caught:
+        SqliteTokenCache(private / "tokens.db")
+    assert caught.value.error == "cache_unsafe_path"
+    assert not victim.exists()
