@@ -7,6 +7,7 @@ flows; tests build one with a fixed clock and seeded randomness.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -111,3 +112,5 @@ class ClientContext:
     azure_region: str | bool | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
     shared: SharedState = field(default_factory=SharedState)
+    # In-process durations (throttling, device-code deadlines) are measured on this clock.
+    monotonic: Callable[[], float] = time.monotonic
