@@ -7,7 +7,6 @@ flows; tests build one with a fixed clock and seeded randomness.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -112,5 +111,10 @@ class ClientContext:
     azure_region: str | bool | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
     shared: SharedState = field(default_factory=SharedState)
-    # In-process durations (throttling, device-code deadlines) are measured on this clock.
-    monotonic: Callable[[], float] = time.monotonic
+    # In-process durations (throttling, device-code deadlines) run on this clock (the
+    # applications pass time.monotonic); without one they fall back to ``clock``.
+    monotonic: Callable[[], float] | None = None
+
+    def monotonic_now(self) -> float:
+        """Seconds on the monotonic clock (``clock`` when none was given)."""
+        return self.monotonic() if self.monotonic is not None else self.clock()

@@ -141,7 +141,7 @@ def send(ctx: ClientContext, request: HttpRequest, *, throttle: bool = True) -> 
     Raises:
         FlowError: the transport failed; its result is an error dict.
     """
-    now, monotonic_now = ctx.clock(), ctx.monotonic()
+    now, monotonic_now = ctx.clock(), ctx.monotonic_now()
     form = request.form or {}
     keys: list[tuple[str, float]] = []
     if throttle and request.method == "POST":
@@ -162,7 +162,7 @@ def send(ctx: ClientContext, request: HttpRequest, *, throttle: bool = True) -> 
         ) from None
     if not isinstance(answer, HttpResponse):
         raise TypeError("the driver must send an HttpResponse for an HttpRequest")
-    now, monotonic_now = ctx.clock(), ctx.monotonic()
+    now, monotonic_now = ctx.clock(), ctx.monotonic_now()
     if throttle and request.method == "POST":
         ttl = retry_after_seconds(answer)
         if ttl:
