@@ -47,7 +47,12 @@ def redis_client_options(
     """
     if timeout <= 0 or retries < 0 or backoff < 0:
         raise ValueError("timeout must be > 0, retries and backoff >= 0")
-    from redis.backoff import ConstantBackoff
+    try:
+        from redis.backoff import ConstantBackoff
+    except ImportError as exc:
+        from .._extras import missing_extra
+
+        raise missing_extra("entra_auth.redis_client_options", "redis", "redis", exc) from exc
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
