@@ -20,7 +20,7 @@ import socket
 import threading
 from typing import Any
 
-__all__ = ["BlockedConnectionError", "allowed", "install", "take_violations"]
+__all__ = ["BlockedConnectionError", "allowed", "install", "take_violations", "unguarded_env"]
 
 LOG_ENV = "ENTRA_NETGUARD_LOG"
 _lock = threading.Lock()
@@ -124,3 +124,18 @@ def take_violations() -> list[str]:
         except FileNotFoundError:
             pass
     return found
+
+
+def unguarded_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """A copy of the environment without the guard, for package installation steps only
+    (pip and build talking to the PyPI registry, which the machine allows)."""
+    env = dict(os.environ if environ is None else environ)
+    here = os.path.dirname(os.path.abspath(__file__))
+    parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+             if p and os.path.abspath(p) != here]
+    if parts:
+        env["PYTHONPATH"] = os.pathsep.join(parts)
+    else:
+        env.pop("PYTHONPATH", None)
+    env.pop(LOG_ENV, None)
+    return env
