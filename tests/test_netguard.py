@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import socket
-import struct
 import subprocess
 import sys
 from collections.abc import Iterator
 
 import entra_netguard
 import pytest
-
-
-def _own_addresses() -> list[str]:
-    """This machine's non-loopback IPv4 addresses (SIOCGIFADDR per interface, no traffic)."""
-    found = []
-    for _, name in socket.if_nameindex():
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            packed = fcntl.ioctl(probe.fileno(), 0x8915, struct.pack("256s", name[:15].encode()))
-        except OSError:
-            continue
-        finally:
-            probe.close()
-        address = socket.inet_ntoa(packed[20:24])
-        if not address.startswith("127."):
-            found.append(address)
-    return found or ["192.0.2.1"]  # TEST-NET-1 when the machine has none
 
 
 @pytest.fixture
@@ -57,8 +38,15 @@ def test_blocks_the_metadata_address() -> None:
 
 
 def test_blocks_this_machines_own_address(listener: int) -> None:
-    for address in _own_addresses():
+    addresses = entra_netguard.own_addresses()
+    assert addresses, "this machine has no non-loopback address to try"
+    for address in addresses:
         _blocked(lambda a=address: socket.create_connection((a, listener), timeout=1))
+    # Tests that prove a listener is NOT reachable there may opt in, for those addresses only.
+    with entra_netguard.allow_own_addresses():
+        socket.create_connection((addresses[0], listener), timeout=5).close()
+        _blocked(lambda: socket.create_connection(("169.254.169.254", 80), timeout=1))
+    _blocked(lambda: socket.create_connection((addresses[0], listener), timeout=1))
 
 
 def test_blocks_asyncio_and_http_clients() -> None:

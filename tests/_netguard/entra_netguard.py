@@ -14,13 +14,25 @@ programs that are not Python, and Pythons started with ``-I``/``-E`` or an ``env
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
+import struct
+import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["BlockedConnectionError", "allowed", "install", "take_violations", "unguarded_env"]
+__all__ = [
+    "BlockedConnectionError",
+    "allow_own_addresses",
+    "allowed",
+    "install",
+    "own_addresses",
+    "take_violations",
+    "unguarded_env",
+]
 
 LOG_ENV = "ENTRA_NETGUARD_LOG"
 _lock = threading.Lock()
@@ -32,8 +44,46 @@ _LOCAL_FAMILIES = {getattr(socket, name) for name in ("AF_UNIX", "AF_NETLINK")
                    if hasattr(socket, name)}
 
 
+_allow_own = 0  # > 0 inside allow_own_addresses()
+
+
 class BlockedConnectionError(ConnectionRefusedError):
     """A test tried to connect outside loopback."""
+
+
+def own_addresses() -> list[str]:
+    """This machine's non-loopback IPv4 interface addresses (read locally, no traffic)."""
+    found: list[str] = []
+    if sys.platform.startswith("linux"):
+        import fcntl
+
+        for _, name in socket.if_nameindex():
+            probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:  # SIOCGIFADDR
+                packed = fcntl.ioctl(probe.fileno(), 0x8915,
+                                     struct.pack("256s", name[:15].encode()))
+            except OSError:
+                continue
+            finally:
+                probe.close()
+            found.append(socket.inet_ntoa(packed[20:24]))
+    with contextlib.suppress(OSError):
+        for info in _real_getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            found.append(str(info[4][0]))
+    return sorted({a for a in found if not a.startswith("127.")})
+
+
+@contextlib.contextmanager
+def allow_own_addresses() -> Iterator[list[str]]:
+    """Allow connects to this machine's own interface addresses (for tests proving a listener
+    is *not* reachable on them); everything else stays blocked. Yields the addresses."""
+    global _allow_own
+    addresses = own_addresses()
+    _allow_own += 1
+    try:
+        yield addresses
+    finally:
+        _allow_own -= 1
 
 
 def _loopback(host: str) -> bool:
@@ -60,6 +110,8 @@ def allowed(family: int, address: Any) -> bool:
     if not isinstance(host, str):
         return False
     if _loopback(host):
+        return True
+    if _allow_own and host.split("%", 1)[0] in own_addresses():
         return True
     # A host name: every address it resolves to must be loopback.
     try:
