@@ -22,6 +22,8 @@ from entra_netguard import unguarded_env
 
 import entra_auth
 
+from .source_tree import copy_source
+
 ROOT = Path(__file__).resolve().parents[2]
 TESTED_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]  # scripts/test's interpreters
 
@@ -38,7 +40,8 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     env = unguarded_env()
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # else setuptools warns that it can't byte-compile
-    log = _run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], env)
+    source = copy_source(tmp_path_factory.mktemp("src") / "entra-auth")
+    log = _run([sys.executable, "-m", "build", "--outdir", str(out), str(source)], env)
     warnings = [line for line in log.splitlines() if "warning" in line.lower()]
     assert warnings == [], "\n".join(warnings)
     return out
@@ -91,7 +94,7 @@ def test_wheel_with_runtime_dependencies_runs_the_readme_examples(
     assert version.strip() == f"entra-auth {entra_auth.__version__}"
     # The examples run under the network guard (PYTHONPATH from tests/conftest.py), away
     # from the checkout so the installed wheel is what gets imported.
-    out = _run([python, str(ROOT / "tests" / "packaging" / "readme_examples.py"),
+    out = _run([python, str(ROOT / "tests" / "distribution" / "readme_examples.py"),
                 str(ROOT / "README.md")], dict(os.environ), timeout=300)
     for heading in ("Calling Graph", "MSAL compatibility",
                     "Testing your own code against the emulator"):
