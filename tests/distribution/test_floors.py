@@ -69,7 +69,7 @@ def test_fast_suite_passes_on_the_floor_versions(tmp_path: Path) -> None:
         assert installed.get(canonicalize_name(name)) == Version(version), \
             f"{pin} was not what got installed: {installed.get(canonicalize_name(name))}"
     suite = subprocess.run(
-        [python, "-m", "pytest", "-m", "not stress", "-x", "-p", "no:cacheprovider",
+        [python, "-m", "pytest", "-m", "not stress", "-p", "no:cacheprovider",
          str(ROOT / "tests")],
         cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False)
     assert suite.returncode == 0, suite.stdout[-6000:] + suite.stderr[-3000:]
