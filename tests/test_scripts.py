@@ -1,4 +1,5 @@
-"""scripts/test: a missing interpreter fails the command with a clear message, before any test."""
+"""scripts/test: a missing interpreter fails the command with a clear message, before it sets up
+or runs anything."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def test_a_missing_interpreter_fails_the_command() -> None:
     assert "scripts/test: Python 3.13 not found" in proc.stderr
     assert "ENTRA_TEST_QUICK=1" in proc.stderr
     assert "== pytest" not in proc.stderr  # nothing ran
+    assert "scripts: " not in proc.stderr  # not even a virtualenv set-up
 
 
 def test_an_interpreter_of_another_version_does_not_count() -> None:

@@ -26,7 +26,10 @@ RUNTIME_EXTRAS = ("redis", "flask", "fastapi", "keyring", "azure")
 
 def floor_pins() -> list[str]:
     """``name==lowest`` for every runtime dependency and runtime extra's dependency."""
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: pytest's own dependency
+        import tomli as tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     requirements = list(project["dependencies"])
