@@ -63,8 +63,10 @@ FULL = Config()
 QUICK = Config(users=(1, 1_000, 10_000), rounds=5, min_batch_s=0.02, latency=0.02,
                import_repeats=5, serialize_rounds=3, adapter_requests=100, adapter_rounds=3,
                emulator_requests=100, emulator_rounds=3)
-# For the smoke test: every row, in a few seconds.
-TINY = Config(users=(1, 100), rounds=3, min_batch_s=0.001, latency=0.05, import_repeats=1,
+# For the smoke test: every row, in a few seconds. The token latency is long enough that msal's
+# racing threads all see the expired token before the first reply, even on a loaded machine
+# (scripts/test runs several suites side by side; at 0.05 s msal sometimes sent only one).
+TINY = Config(users=(1, 100), rounds=3, min_batch_s=0.001, latency=0.5, import_repeats=1,
               serialize_users=100, serialize_rounds=1, adapter_requests=5, adapter_rounds=1,
               emulator_requests=5, emulator_rounds=1, emulator_clients=2, cache_writers=2,
               cache_writes=5, fastapi_requests=40, fastapi_rounds=1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # public name -> module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "RedisTokenCache": ".cache.redis_cache",
     "SqliteTokenCache": ".cache.sqlite_cache",
     "AsyncRedisTokenCache": ".cache.redis_async",
+    "redis_client_options": ".cache.redis_settings",
     "CacheEncryption": ".cache.encryption",
     "ClientApplication": ".application",
     "PublicClientApplication": ".application",
@@ -76,6 +77,7 @@ __all__ = [
     "ProtocolError",
     "FileTokenCache",
     "RedisTokenCache",
+    "redis_client_options",
     "SerializableTokenCache",
     "SqliteTokenCache",
     "TokenCache",
@@ -113,6 +115,7 @@ if TYPE_CHECKING:
     from .cache.file_cache import FileTokenCache
     from .cache.redis_async import AsyncRedisTokenCache
     from .cache.redis_cache import RedisTokenCache
+    from .cache.redis_settings import redis_client_options
     from .cache.sqlite_cache import SqliteTokenCache
     from .environment import EnvironmentConfigError, from_environment
     from .errors import (

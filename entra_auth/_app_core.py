@@ -170,6 +170,7 @@ class AppCore:
             client_id=client_id,
             cache=self._as_cache(token_cache),
             clock=time.time,
+            monotonic=time.monotonic,
             random_bytes=secrets.token_bytes,
             client_auth=self._build_client_auth(client_credential, client_claims),
             telemetry_headers=headers,

@@ -36,9 +36,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand."""
+    from ._version import __version__
+
     parser = _Parser(
         prog="entra-auth", description="Microsoft Entra ID tokens from the command line."
     )
+    parser.add_argument("--version", action="version", version=f"entra-auth {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in _COMMANDS.items():
         module = importlib.import_module(module_name)

@@ -82,6 +82,13 @@ class CacheWriteLock:
             self.queue.release()
             raise
 
+    def __enter__(self) -> CacheWriteLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
     def release(self) -> None:
         """Release both (a no-op when not held)."""
         if not self.lockfile.locked:

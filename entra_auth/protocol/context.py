@@ -111,3 +111,10 @@ class ClientContext:
     azure_region: str | bool | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
     shared: SharedState = field(default_factory=SharedState)
+    # In-process durations (throttling, device-code deadlines) run on this clock (the
+    # applications pass time.monotonic); without one they fall back to ``clock``.
+    monotonic: Callable[[], float] | None = None
+
+    def monotonic_now(self) -> float:
+        """Seconds on the monotonic clock (``clock`` when none was given)."""
+        return self.monotonic() if self.monotonic is not None else self.clock()

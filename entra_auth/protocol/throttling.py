@@ -3,6 +3,8 @@
 Rules (MSAL's ThrottledHttpClient): a token POST answered 429, 5xx or with ``Retry-After`` is
 replayed from the cache for min(Retry-After or 5, 3600) s; a POST answered 400 (not device-code
 polling) for 60 s; a successful GET (discovery) for 24 h. Keys hash secrets, never store them.
+In this process those durations run on the monotonic clock; an entry written by another process
+is judged by the wall clock and dropped when stamped in the future (see :mod:`.deadlines`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from . import deadlines
 from .context import ClientContext, FlowError
 from .messages import Flow, HttpRequest, HttpResponse, TransportError
 
@@ -17,6 +20,10 @@ __all__ = ["send", "transport_error_result"]
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 CAPACITY = 1024
+RETRY_AFTER_MAX = 3600  # seconds
+BAD_REQUEST_TTL = 60
+DISCOVERY_TTL = 24 * 3600
+FUTURE_SLACK = 5.0  # seconds of clock disagreement tolerated on another process's entry
 _ACCOUNT_FIELDS = ("refresh_token", "code", "username", "user_id", "assertion", "device_code")
 
 
@@ -54,15 +61,30 @@ def retry_after_seconds(response: HttpResponse, default: int = 5) -> int:
         seconds = int(value) if value is not None else default
     except ValueError:
         seconds = default
-    return max(0, min(3600, seconds))
+    return max(0, min(RETRY_AFTER_MAX, seconds))
 
 
-def _lookup(ctx: ClientContext, key: str, now: float) -> HttpResponse | None:
+def _expired(entry: dict[str, Any], now: float, monotonic_now: float, max_ttl: float) -> bool:
+    ours = deadlines.mark_expired(entry.get("monotonic"), monotonic_now)
+    if ours is not None:
+        return ours
+    # Written by another process (a persisted http_cache) or an older version: the wall clock
+    # decides, and an entry stamped in our future is dropped rather than trusted.
+    expires_at = float(entry["expires_at"])
+    stored_at = entry.get("stored_at")
+    if stored_at is not None and float(stored_at) > now + FUTURE_SLACK:
+        return True
+    return expires_at <= now or expires_at - now > max_ttl + FUTURE_SLACK
+
+
+def _lookup(
+    ctx: ClientContext, key: str, now: float, monotonic_now: float, max_ttl: float
+) -> HttpResponse | None:
     entry = ctx.http_cache.get(key)
     if not isinstance(entry, dict):
         return None
     try:
-        if float(entry["expires_at"]) <= now:
+        if _expired(entry, now, monotonic_now, max_ttl):
             ctx.http_cache.pop(key, None)
             return None
         return HttpResponse(int(entry["status"]), dict(entry["headers"]), str(entry["text"]))
@@ -71,7 +93,10 @@ def _lookup(ctx: ClientContext, key: str, now: float) -> HttpResponse | None:
         return None
 
 
-def _store(ctx: ClientContext, key: str, response: HttpResponse, now: float, ttl: float) -> None:
+def _store(
+    ctx: ClientContext, key: str, response: HttpResponse, now: float, monotonic_now: float,
+    ttl: float,
+) -> None:
     if ttl <= 0:
         return
     cache = ctx.http_cache
@@ -83,6 +108,8 @@ def _store(ctx: ClientContext, key: str, response: HttpResponse, now: float, ttl
                 cache.pop(k, None)
         cache[key] = {
             "expires_at": now + ttl,
+            "stored_at": now,
+            "monotonic": deadlines.mark(monotonic_now, ttl),
             "status": response.status_code,
             "headers": dict(response.headers),
             "text": response.text,
@@ -117,17 +144,17 @@ def send(ctx: ClientContext, request: HttpRequest, *, throttle: bool = True) -> 
     Raises:
         FlowError: the transport failed; its result is an error dict.
     """
-    now = ctx.clock()
+    now, monotonic_now = ctx.clock(), ctx.monotonic_now()
     form = request.form or {}
-    keys: list[str] = []
+    keys: list[tuple[str, float]] = []
     if throttle and request.method == "POST":
-        keys = [_retry_after_key(request)]
+        keys = [(_retry_after_key(request), RETRY_AFTER_MAX)]
         if form.get("grant_type") != DEVICE_CODE_GRANT:
-            keys.append(_bad_request_key(request))
+            keys.append((_bad_request_key(request), BAD_REQUEST_TTL))
     elif throttle and request.method == "GET":
-        keys = [_get_key(request)]
-    for key in keys:
-        cached = _lookup(ctx, key, now)
+        keys = [(_get_key(request), DISCOVERY_TTL)]
+    for key, max_ttl in keys:
+        cached = _lookup(ctx, key, now, monotonic_now, max_ttl)
         if cached is not None:
             return cached
     try:
@@ -138,13 +165,13 @@ def send(ctx: ClientContext, request: HttpRequest, *, throttle: bool = True) -> 
         ) from None
     if not isinstance(answer, HttpResponse):
         raise TypeError("the driver must send an HttpResponse for an HttpRequest")
-    now = ctx.clock()
+    now, monotonic_now = ctx.clock(), ctx.monotonic_now()
     if throttle and request.method == "POST":
         ttl = retry_after_seconds(answer)
         if ttl:
-            _store(ctx, keys[0], answer, now, ttl)
+            _store(ctx, keys[0][0], answer, now, monotonic_now, ttl)
         elif answer.status_code == 400 and len(keys) > 1:
-            _store(ctx, keys[1], answer, now, 60)
+            _store(ctx, keys[1][0], answer, now, monotonic_now, BAD_REQUEST_TTL)
     elif throttle and request.method == "GET" and 200 <= answer.status_code < 300:
-        _store(ctx, keys[0], answer, now, 24 * 3600)
+        _store(ctx, keys[0][0], answer, now, monotonic_now, DISCOVERY_TTL)
     return answer

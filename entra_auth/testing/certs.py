@@ -91,9 +91,18 @@ def _build(
     ca: bool,
     days: int,
     sans: list[x509.GeneralName] | None = None,
+    usage: str = "client",
 ) -> x509.Certificate:
+    """Sign a certificate as a real CA issues one (RFC 5280 profile).
+
+    Every certificate carries Subject and Authority Key Identifiers, basic constraints and key
+    usage; leaves also carry an extended key usage (``usage``: ``"server"`` or ``"client"``).
+    Python 3.13's default TLS context verifies with ``VERIFY_X509_STRICT``, which rejects a
+    chain without them ("Missing Authority Key Identifier").
+    """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID
 
     now = datetime.datetime.now(datetime.timezone.utc)
     builder = (
@@ -104,17 +113,26 @@ def _build(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        builder = builder.add_extension(
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None),
+                       critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()),
+            critical=False,
+        )
+        .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True, content_commitment=False, key_encipherment=not ca,
+                data_encipherment=False, key_agreement=False, key_cert_sign=ca,
+                crl_sign=ca, encipher_only=False, decipher_only=False,
             ),
             critical=True,
         )
+    )
+    if not ca:
+        purpose = (ExtendedKeyUsageOID.SERVER_AUTH if usage == "server"
+                   else ExtendedKeyUsageOID.CLIENT_AUTH)
+        builder = builder.add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     return builder.sign(signing_key, hashes.SHA256())
@@ -219,7 +237,7 @@ class CertificateAuthority:
                 sans.append(x509.DNSName(host))
         key = generate_rsa_key()
         cert = _build(hosts[0], self.common_name, key.public_key(), self._key,
-                      ca=False, days=30, sans=sans)
+                      ca=False, days=30, sans=sans, usage="server")
         return _cert_pem(cert), _key_pem(key)
 
     def issue_client_certificate(self, common_name: str) -> ClientCertificate:

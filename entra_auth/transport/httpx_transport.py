@@ -11,13 +11,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.messages import HttpRequest, HttpResponse, TransportError
+from .timeouts import CONNECT_TIMEOUT, READ_TIMEOUT
 
 if TYPE_CHECKING:
     import httpx
 
 __all__ = ["HttpxAsyncTransport", "HttpxTransport"]
 
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = READ_TIMEOUT  # kept for importers; see .timeouts
 
 
 def _verify(verify: Any) -> Any:
@@ -30,10 +31,13 @@ def _verify(verify: Any) -> Any:
 def _client_kwargs(
     verify: Any, proxies: Mapping[str, str] | None, timeout: Any, transport_class: Any
 ) -> dict[str, Any]:
+    import httpx
+
     verify = _verify(verify)
     kwargs: dict[str, Any] = {
         "verify": verify,
-        "timeout": timeout if timeout is not None else DEFAULT_TIMEOUT,
+        "timeout": (timeout if timeout is not None
+                    else httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)),
         "follow_redirects": False,
     }
     if proxies:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ..protocol.messages import HttpRequest, HttpResponse, TransportError
+from .timeouts import requests_timeout
 
 __all__ = ["HttpClientTransport", "RequestsTransport"]
 
@@ -55,7 +56,8 @@ class RequestsTransport:
         self.session = session
         self.verify = verify
         self.proxies = dict(proxies) if proxies else None
-        self.timeout = timeout
+        # requests waits forever without a timeout; default to the same bounds as httpx.
+        self.timeout = timeout if timeout is not None else requests_timeout()
 
     def send(self, request: HttpRequest) -> HttpResponse:
         """Send one request; map requests' exceptions to :class:`TransportError`."""

@@ -12,8 +12,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
-from starlette.responses import JSONResponse, Response
+from .._extras import missing_extra
+
+try:
+    from fastapi import FastAPI, HTTPException, Request
+    from starlette.responses import JSONResponse, Response
+except ImportError as exc:  # the fastapi extra is not installed
+    raise missing_extra(__name__, "FastAPI", "fastapi", exc) from exc
 
 from ..errors import InteractionRequiredError
 from .api import Caller, WebApi

@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import flask
+from .._extras import missing_extra
+
+try:
+    import flask
+except ImportError as exc:  # the flask extra is not installed
+    raise missing_extra(__name__, "Flask", "flask", exc) from exc
 
 from .api import Caller, WebApi
 from .decorator import current_caller, requires_auth

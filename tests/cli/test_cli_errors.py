@@ -122,3 +122,16 @@ def test_decode_rejects_garbage_without_echoing_it(text: str, tmp_path: pathlib.
     proc = run_cli({"PATH": "/usr/bin:/bin"}, "decode", text)
     line = _one_line_error(proc, 1, "entra-auth decode: error: not a JWT")
     assert text not in line
+
+
+def test_version_flag_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    import entra_auth
+    from entra_auth import cli
+
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"entra-auth {entra_auth.__version__}"
+    assert entra_auth.__version__ == version("entra-auth")  # one source: _version.py

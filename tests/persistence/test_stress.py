@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from entra_auth.cache import SerializableTokenCache
 from entra_auth.cache.file_cache import FileTokenCache
 from entra_auth.cache.redis_cache import RedisTokenCache
@@ -65,6 +67,7 @@ def tenant_ids(emu: Emulator) -> dict[str, str]:
     return {t.tenant_id: t.domain for t in emu.config.tenants}
 
 
+@pytest.mark.stress
 def test_eight_processes_into_one_file(emu: Emulator, cache_dir: Path) -> None:
     path = cache_dir / "stress.json"
     stop = threading.Event()
@@ -99,6 +102,7 @@ def test_eight_processes_into_one_file(emu: Emulator, cache_dir: Path) -> None:
     assert found == expected_tokens()
 
 
+@pytest.mark.stress
 def test_eight_processes_into_redis(emu: Emulator, redis_client: Any, redis_url: str) -> None:
     stop = threading.Event()
     checks: list[int] = []

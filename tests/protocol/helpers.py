@@ -19,19 +19,32 @@ AUTHORITY = f"https://login.microsoftonline.com/{TENANT}"
 
 
 class Clock:
+    """A wall clock (``now``) and a monotonic clock that follows it except across ``step()``."""
+
     def __init__(self, now: float = NOW) -> None:
         self.now = now
+        self._stepped = 0.0
 
     def __call__(self) -> float:
         return self.now
 
+    def monotonic(self) -> float:
+        return self.now - self._stepped
+
+    def step(self, seconds: float) -> None:
+        """Step the wall clock (NTP, a user, a VM resume) without time passing."""
+        self.now += seconds
+        self._stepped += seconds
+
 
 def make_ctx(**overrides: Any) -> ClientContext:
     rng = random.Random(7)
+    clock = overrides.pop("clock", None) or Clock()
     values: dict[str, Any] = {
         "client_id": "client-1",
         "cache": TokenCache(),
-        "clock": Clock(),
+        "clock": clock,
+        "monotonic": getattr(clock, "monotonic", clock),
         "random_bytes": lambda n: bytes(rng.randrange(256) for _ in range(n)),
     }
     values.update(overrides)

@@ -266,3 +266,47 @@ def test_flow_error_is_caught_by_guard() -> None:
 
     d = Driver(app_flows.guard(failing()))
     assert d.start() is None and d.result == {"error": "x", "error_description": "y"}
+
+
+def _device_flow(ctx: Any) -> dict[str, Any]:
+    d = Driver(device_code.initiate(ctx, metadata(), ["User.Read"]))
+    d.start()
+    d.send(json_response({"device_code": "DC", "user_code": "ABC", "interval": 1,
+                          "expires_in": 900}))
+    return d.result
+
+
+def _poll_until_pending_sleep(ctx: Any, flow: dict[str, Any]) -> Driver:
+    d = Driver(device_code.poll(ctx, metadata(), flow))
+    d.start()
+    assert isinstance(d.send(json_response({"error": "authorization_pending"}, 400)), Sleep)
+    return d
+
+
+def test_device_flow_poll_survives_a_wall_clock_step_forward() -> None:
+    ctx = make_ctx()
+    flow = _device_flow(ctx)
+    assert flow["expires_at"] == NOW + 900  # kept for MSAL compatibility
+    d = _poll_until_pending_sleep(ctx, flow)
+    ctx.clock.step(3600)  # wall clock jumps past expires_at; the code is still valid
+    step = d.send(None)
+    assert isinstance(step, HttpRequest) and step.form["device_code"] == "DC"
+    d.send(json_response(token_body()))
+    assert "access_token" in d.result
+
+
+def test_device_flow_poll_ends_at_the_monotonic_deadline_despite_a_step_back() -> None:
+    ctx = make_ctx()
+    flow = _device_flow(ctx)
+    d = _poll_until_pending_sleep(ctx, flow)
+    ctx.clock.step(-3600)
+    ctx.clock.now += 901  # 901 s really passed; the wall clock still reads before expires_at
+    assert d.send(None) is None and d.result["error"] == "authorization_pending"
+
+
+def test_device_flow_abort_by_expires_at_still_works_with_a_monotonic_deadline() -> None:
+    ctx = make_ctx()
+    flow = _device_flow(ctx)
+    d = _poll_until_pending_sleep(ctx, flow)
+    flow["expires_at"] = 0
+    assert d.send(None) is None and d.result["error"] == "authorization_pending"

@@ -10,6 +10,7 @@ import json
 from collections.abc import MutableMapping
 from typing import Any
 
+from .. import deadlines
 from ..claims import merge_claims
 from ..context import ClientContext
 from ..discovery import AuthorityMetadata
@@ -73,6 +74,9 @@ def initiate(
     expires_in = _positive_int(body.get("expires_in"), DEFAULT_EXPIRES_IN)
     flow["expires_in"] = expires_in
     flow["expires_at"] = ctx.clock() + expires_in
+    # The poll's real bound: monotonic, so a wall-clock step neither ends a valid poll nor
+    # stretches an expired one. Tied to the expires_at value, so a caller's edit still wins.
+    flow["_deadline"] = [flow["expires_at"], deadlines.mark(ctx.monotonic_now(), expires_in)]
     if not isinstance(body.get("message"), str) or not body["message"].strip():
         where = body.get("verification_uri") or body.get("verification_url") or "the sign-in page"
         flow["message"] = (
@@ -156,4 +160,10 @@ def _expired(ctx: ClientContext, flow: MutableMapping[str, Any]) -> bool:
     expires_at = flow.get("expires_at", 0)
     if not isinstance(expires_at, (int, float)) or isinstance(expires_at, bool):
         return True
+    deadline = flow.get("_deadline")
+    if isinstance(deadline, (list, tuple)) and len(deadline) == 2 and deadline[0] == expires_at:
+        ours = deadlines.mark_expired(deadline[1], ctx.monotonic_now())
+        if ours is not None:
+            return ours
+    # The caller changed expires_at (0 aborts, as in MSAL), or the flow came from elsewhere.
     return bool(expires_at < ctx.clock())

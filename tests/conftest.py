@@ -1,0 +1,46 @@
+"""Suite-wide test setup: no test may connect outside loopback (see _netguard/entra_netguard.py).
+
+The guard is installed when pytest loads this file, for the whole run, in this process and, via
+``sitecustomize`` on ``PYTHONPATH``, in Python subprocesses. A blocked connect fails the test
+phase (setup, call or teardown) in which it was recorded, even if the code caught the error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+_GUARD_DIR = str(Path(__file__).parent / "_netguard")
+sys.path.insert(0, _GUARD_DIR)
+import entra_netguard  # noqa: E402
+
+entra_netguard.install(parent=True)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_GUARD_DIR, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
+_log_fd, _log_path = tempfile.mkstemp(prefix="entra-netguard-", suffix=".log")
+os.close(_log_fd)
+os.environ[entra_netguard.LOG_ENV] = _log_path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    blocked = entra_netguard.take_violations()
+    if blocked:
+        report.outcome = "failed"
+        report.longrepr = "\n".join(blocked)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(_log_path)
