@@ -31,9 +31,18 @@ def sdist_path() -> pathlib.Path:
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
              "--disable-pip-version-check", "-q", "-d", str(CACHE), f"msal=={MSAL_VERSION}"],
-            check=True, timeout=600,
+            check=True, timeout=600, env=_registry_env(),
         )
     return path
+
+
+def _registry_env() -> dict[str, str]:
+    """The environment for pip: without the test suite's network guard (PyPI is allowed)."""
+    try:
+        from entra_netguard import unguarded_env  # on sys.path under the test suite
+    except ImportError:
+        return dict(os.environ)
+    return unguarded_env()
 
 
 def prepare(workdir: pathlib.Path) -> pathlib.Path:
@@ -74,7 +83,10 @@ def run(workdir: pathlib.Path, targets: list[str], *, against: str,
     elif against != "msal":
         raise ValueError(against)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([*paths, str(workdir)])
+    # Keep what is already on PYTHONPATH (under the test suite: its network guard, whose
+    # sitecustomize records any attempt to leave loopback) after ours.
+    inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([*paths, str(workdir), *inherited])
     env["MSAL_SUITE_REPORT"] = str(workdir / report_name)
     env.pop("PYTEST_ADDOPTS", None)
     # Tests would otherwise read these; the runs must not depend on the machine.
