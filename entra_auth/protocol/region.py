@@ -81,9 +81,10 @@ def resolve_region(ctx: ClientContext) -> Flow[str | None]:
         return valid_region(configured)
     if "detected" in ctx.shared.region:
         return ctx.shared.region["detected"]
-    detected = valid_region(ctx.environ.get("REGION_NAME", ""))
-    if detected is None:
-        detected = yield from _ask_imds(ctx)
+    region_name = ctx.environ.get("REGION_NAME", "")
+    # A REGION_NAME that is set decides, as in msal: a malformed one means the global
+    # endpoint, not a probe of IMDS.
+    detected = valid_region(region_name) if region_name else (yield from _ask_imds(ctx))
     with ctx.shared.lock:
         ctx.shared.region["detected"] = detected
     return detected
