@@ -94,12 +94,9 @@ def run(workdir: pathlib.Path, targets: list[str], *, against: str,
                  "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT", "MSI_SECRET",
                  "AZUREPS_HOST_ENVIRONMENT", "AZURE_POD_IDENTITY_AUTHORITY_HOST"):
         env.pop(name, None)
-    args_file = workdir / f"{report_name}.args"
-    args_file.write_text("\n".join(targets), encoding="utf-8")
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "msal_suite_plugin",
-         "-q", "--rootdir", str(workdir), "-c", str(workdir / "pytest.ini"),
-         f"@{args_file}"],
+         "-q", "--rootdir", str(workdir), "-c", str(workdir / "pytest.ini"), *targets],
         cwd=workdir, env=env, capture_output=True, text=True, timeout=1800,
     )
     report_path = workdir / report_name
