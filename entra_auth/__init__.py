@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "SystemAssignedManagedIdentity": ".managed_identity",
     "UserAssignedManagedIdentity": ".managed_identity",
     "EntraTokenCredential": ".azure_credential",
+    "get_bearer_token_provider": ".token_provider",
     "TokenValidator": ".web",
     "WebApi": ".web",
 }
@@ -87,6 +88,7 @@ __all__ = [
     "SystemAssignedManagedIdentity",
     "UserAssignedManagedIdentity",
     "EntraTokenCredential",
+    "get_bearer_token_provider",
     "TokenValidator",
     "WebApi",
     "__version__",
@@ -131,6 +133,7 @@ if TYPE_CHECKING:
         AuthorityBuilder,
     )
     from .protocol.id_token import IdTokenError
+    from .token_provider import get_bearer_token_provider
     from .web import TokenValidator, WebApi
 
 

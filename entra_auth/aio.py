@@ -26,21 +26,30 @@ from .transport.httpx_transport import HttpxAsyncTransport
 if TYPE_CHECKING:
 
     from ._aio_azure_credential import EntraTokenCredential
+    from .token_provider import get_bearer_token_provider_async as get_bearer_token_provider
 
 __all__ = [
     "ClientApplication",
     "ConfidentialClientApplication",
     "EntraTokenCredential",
     "PublicClientApplication",
+    "get_bearer_token_provider",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The Azure SDK credential is imported only when asked for.
-    if name == "EntraTokenCredential":
-        from ._aio_azure_credential import EntraTokenCredential
+# Azure SDK credentials and token providers: imported only when asked for.
+_LAZY = {
+    "EntraTokenCredential": ("._aio_azure_credential", "EntraTokenCredential"),
+    "get_bearer_token_provider": (".token_provider", "get_bearer_token_provider_async"),
+}
 
-        return EntraTokenCredential
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module, __package__), attr)
     raise AttributeError(f"module 'entra_auth.aio' has no attribute {name!r}")
 
 T = TypeVar("T")
