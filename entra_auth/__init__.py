@@ -50,6 +50,16 @@ _EXPORTS: dict[str, str] = {
     "UserAssignedManagedIdentity": ".managed_identity",
     "EntraTokenCredential": ".azure_credential",
     "get_bearer_token_provider": ".token_provider",
+    "DefaultAzureCredential": ".default_credential",
+    "ChainedCredential": ".default_credential",
+    "DefaultCredentialError": ".default_credential",
+    "AzureCliCredential": ".developer_credentials",
+    "AzureDeveloperCliCredential": ".developer_credentials",
+    "EntraAuthCliCredential": ".developer_credentials",
+    "EnvironmentCredential": ".service_credentials",
+    "WorkloadIdentityCredential": ".service_credentials",
+    "ManagedIdentityCredential": ".service_credentials",
+    "CredentialUnavailableError": ".errors",
     "TokenValidator": ".web",
     "WebApi": ".web",
 }
@@ -89,6 +99,16 @@ __all__ = [
     "UserAssignedManagedIdentity",
     "EntraTokenCredential",
     "get_bearer_token_provider",
+    "DefaultAzureCredential",
+    "ChainedCredential",
+    "DefaultCredentialError",
+    "AzureCliCredential",
+    "AzureDeveloperCliCredential",
+    "EntraAuthCliCredential",
+    "EnvironmentCredential",
+    "WorkloadIdentityCredential",
+    "ManagedIdentityCredential",
+    "CredentialUnavailableError",
     "TokenValidator",
     "WebApi",
     "__version__",
@@ -108,9 +128,20 @@ if TYPE_CHECKING:
     from .cache.file_cache import FileTokenCache
     from .cache.redis_async import AsyncRedisTokenCache
     from .cache.redis_cache import RedisTokenCache
+    from .default_credential import (
+        ChainedCredential,
+        DefaultAzureCredential,
+        DefaultCredentialError,
+    )
+    from .developer_credentials import (
+        AzureCliCredential,
+        AzureDeveloperCliCredential,
+        EntraAuthCliCredential,
+    )
     from .environment import EnvironmentConfigError, from_environment
     from .errors import (
         CacheError,
+        CredentialUnavailableError,
         EntraAuthError,
         InteractionRequiredError,
         ProtocolError,
@@ -133,6 +164,11 @@ if TYPE_CHECKING:
         AuthorityBuilder,
     )
     from .protocol.id_token import IdTokenError
+    from .service_credentials import (
+        EnvironmentCredential,
+        ManagedIdentityCredential,
+        WorkloadIdentityCredential,
+    )
     from .token_provider import get_bearer_token_provider
     from .web import TokenValidator, WebApi
 

@@ -26,11 +26,13 @@ from .transport.httpx_transport import HttpxAsyncTransport
 if TYPE_CHECKING:
 
     from ._aio_azure_credential import EntraTokenCredential
+    from ._aio_default_credential import DefaultAzureCredential
     from .token_provider import get_bearer_token_provider_async as get_bearer_token_provider
 
 __all__ = [
     "ClientApplication",
     "ConfidentialClientApplication",
+    "DefaultAzureCredential",
     "EntraTokenCredential",
     "PublicClientApplication",
     "get_bearer_token_provider",
@@ -40,6 +42,7 @@ __all__ = [
 # Azure SDK credentials and token providers: imported only when asked for.
 _LAZY = {
     "EntraTokenCredential": ("._aio_azure_credential", "EntraTokenCredential"),
+    "DefaultAzureCredential": ("._aio_default_credential", "DefaultAzureCredential"),
     "get_bearer_token_provider": (".token_provider", "get_bearer_token_provider_async"),
 }
 
