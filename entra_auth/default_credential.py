@@ -301,7 +301,8 @@ class DefaultAzureCredential(ChainedCredential):
                 client_id=managed_identity_client_id or env.get("AZURE_CLIENT_ID") or None,
                 # chosen alone, it is expected to be there: wait as long as a first request may
                 probe_timeout=30.0 if only_mi else managed_identity_probe_timeout,
-                environ=env, client_kwargs={"clock": clock}),
+                environ=env, client_kwargs={
+                    "clock": clock, "verify": env.get("REQUESTS_CA_BUNDLE") or True}),
             "EntraAuthCliCredential": lambda: EntraAuthCliCredential(
                 additionally_allowed_tenants=tenants, environ=env),
             "AzureCliCredential": lambda: AzureCliCredential(
