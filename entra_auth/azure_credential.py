@@ -327,8 +327,11 @@ class EntraTokenCredential:
             claims: A claims challenge (decoded JSON) to satisfy; bypasses cached tokens.
             tenant_id: Another tenant for a user's token (silent, same cloud); it must be
                 the application's own or one of ``additionally_allowed_tenants``.
-            enable_cae: Accepted for compatibility; CAE depends on the application's
-                ``client_capabilities``.
+            enable_cae: Whether the token may be CAE-capable. Here it depends on the
+                wrapped application's ``client_capabilities`` (create it with
+                ``["CP1"]``); the credentials entra_auth builds itself
+                (:class:`~entra_auth.DefaultAzureCredential`'s sources) ask for ``CP1``
+                only when True, and cache those tokens apart.
 
         Raises:
             InteractionRequiredError: The user must sign in (no account, revoked session).

@@ -37,7 +37,7 @@ class _AppCredential(SourceCredential):
         self._environ = environ
         self._additional = additionally_allowed_tenants
         self._app_kwargs = dict(app_kwargs or {})
-        self._inner: Any = None
+        self._inner: dict[bool, Any] = {}  # by enable_cae: CAE tokens are cached apart
         self._lock = threading.Lock()
 
     def _settings_environ(self) -> Mapping[str, str] | None:
@@ -46,9 +46,9 @@ class _AppCredential(SourceCredential):
     def _check_kind(self, kind: str) -> None:
         raise NotImplementedError
 
-    def _credential(self) -> Any:
+    def _credential(self, enable_cae: bool) -> Any:
         with self._lock:
-            if self._inner is None:
+            if enable_cae not in self._inner:
                 from .azure_credential import EntraTokenCredential
                 from .environment import from_environment
 
@@ -57,11 +57,14 @@ class _AppCredential(SourceCredential):
                 except EnvironmentConfigError as exc:
                     raise unavailable(f"{self.name}: {exc}") from None
                 self._check_kind(settings.kind)
+                kwargs = dict(self._app_kwargs)
+                if enable_cae:  # as azure-identity: the CP1 capability, in its own cache
+                    kwargs["client_capabilities"] = ["CP1"]
                 app = from_environment(environ=self._settings_environ(), strict=False,
-                                       **self._app_kwargs)
-                self._inner = EntraTokenCredential(
+                                       **kwargs)
+                self._inner[enable_cae] = EntraTokenCredential(
                     app, additionally_allowed_tenants=self._additional)
-            return self._inner
+            return self._inner[enable_cae]
 
     def _token_info(self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None,
                     enable_cae: bool) -> AccessTokenInfo:
@@ -70,7 +73,8 @@ class _AppCredential(SourceCredential):
             options["claims"] = claims
         if tenant_id:
             options["tenant_id"] = tenant_id
-        info: AccessTokenInfo = self._credential().get_token_info(*scopes, options=options)
+        info: AccessTokenInfo = self._credential(enable_cae).get_token_info(
+            *scopes, options=options)
         return info
 
 

@@ -218,3 +218,15 @@ def test_cli_token_with_the_default_credential(isolated: dict[str, str],
     assert nothing.returncode == 4
     assert "AzureCliCredential:" in nothing.stderr
     assert "ManagedIdentityCredential:" in nothing.stderr
+
+
+def test_enable_cae_asks_for_cp1_and_caches_apart(isolated: dict[str, str],
+                                                  entra_emulator: Emulator) -> None:
+    credential = DefaultAzureCredential(environ={**isolated, **service_principal(entra_emulator)})
+    plain = credential.get_token(GRAPH_DEFAULT)
+    assert "claims" not in entra_emulator.requests_to("token")[-1].form
+    cae = credential.get_token(GRAPH_DEFAULT, enable_cae=True)
+    claims = json.loads(entra_emulator.requests_to("token")[-1].form["claims"])
+    assert claims["access_token"]["xms_cc"]["values"] == ["CP1"]
+    assert cae.token != plain.token and len(entra_emulator.requests_to("token")) == 2
+    assert credential.get_token(GRAPH_DEFAULT, enable_cae=True).token == cae.token
