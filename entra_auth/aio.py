@@ -256,6 +256,7 @@ class ClientApplication(AppCore):
 
         Concurrent tasks needing the same token share one refresh request.
         """
+        self._refuse_auth_scheme(kwargs)
         chosen = self._authority_for(authority)
         if self._cache_scope is None:
             return await self._silent(chosen, scopes, account, force_refresh, claims_challenge)
@@ -303,6 +304,7 @@ class ClientApplication(AppCore):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Resource owner password grant (see the sync method)."""
+        self._refuse_auth_scheme(kwargs)
         return self._result(await self._cached(lambda: self._run(
             app_flows.by_username_password(
                 self._ctx, self.authority, username, password, scopes,
@@ -318,6 +320,7 @@ class PublicClientApplication(PublicRules, ClientApplication):
         (see ``docs/interactive.md``)."""
         from .interactive.acquire import acquire_token_interactive_async
 
+        self._refuse_auth_scheme(kwargs)
         result: dict[str, Any] = await acquire_token_interactive_async(self, scopes, **kwargs)
         return result
 
