@@ -43,6 +43,9 @@ class _AppCredential(SourceCredential):
     def _settings_environ(self) -> Mapping[str, str] | None:
         return self._environ
 
+    def _precheck(self, env: Mapping[str, str] | None) -> None:
+        """Raise "unavailable" early, with a message naming what this source needs."""
+
     def _check_kind(self, kind: str) -> None:
         raise NotImplementedError
 
@@ -52,16 +55,17 @@ class _AppCredential(SourceCredential):
                 from .azure_credential import EntraTokenCredential
                 from .environment import from_environment
 
+                env = self._settings_environ()
+                self._precheck(env)
                 try:
-                    settings = read_environment(self._settings_environ(), strict=False)
+                    settings = read_environment(env, strict=False)
                 except EnvironmentConfigError as exc:
-                    raise unavailable(f"{self.name}: {exc}") from None
+                    raise unavailable(str(exc)) from None
                 self._check_kind(settings.kind)
                 kwargs = dict(self._app_kwargs)
                 if enable_cae:  # as azure-identity: the CP1 capability, in its own cache
                     kwargs["client_capabilities"] = ["CP1"]
-                app = from_environment(environ=self._settings_environ(), strict=False,
-                                       **kwargs)
+                app = from_environment(environ=env, strict=False, **kwargs)
                 self._inner[enable_cae] = EntraTokenCredential(
                     app, additionally_allowed_tenants=self._additional)
             return self._inner[enable_cae]
@@ -106,8 +110,7 @@ class EnvironmentCredential(_AppCredential):
 
     def _check_kind(self, kind: str) -> None:
         if kind not in ("client_secret", "client_certificate"):
-            raise unavailable("EnvironmentCredential: no client secret or certificate "
-                              "configured in the environment")
+            raise unavailable("no client secret or certificate configured in the environment")
 
 
 class WorkloadIdentityCredential(_AppCredential):
@@ -146,9 +149,13 @@ class WorkloadIdentityCredential(_AppCredential):
         picked.update({k: v for k, v in self._overrides.items() if v})
         return picked
 
+    def _precheck(self, env: Mapping[str, str] | None) -> None:
+        if not (env or {}).get(TOKEN_FILE):
+            raise unavailable("AZURE_FEDERATED_TOKEN_FILE is not set")
+
     def _check_kind(self, kind: str) -> None:
         if kind != "workload_identity":
-            raise unavailable("WorkloadIdentityCredential: AZURE_FEDERATED_TOKEN_FILE is not set")
+            raise unavailable("AZURE_FEDERATED_TOKEN_FILE is not set")
 
 
 class ManagedIdentityCredential(SourceCredential):
