@@ -397,3 +397,21 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
             lambda: self._run(app_flows.obo(
                 self._ctx, self.authority, user_assertion, scopes, claims_challenge)),
             client_id=self.client_id, user_assertion=user_assertion))
+
+    async def acquire_token_by_user_federated_identity_credential(
+        self,
+        scopes: list[str],
+        assertion: str,
+        username: str | None = None,
+        user_object_id: str | None = None,
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """A user's token for an agent, for its federated identity credential (see the sync
+        method)."""
+        if kwargs:
+            raise TypeError("acquire_token_by_user_federated_identity_credential() got "
+                            f"unsupported keyword arguments: {', '.join(sorted(kwargs))}")
+        return self._result(await self._cached(lambda: self._run(app_flows.by_user_fic(
+            self._ctx, self.authority, scopes, assertion, username=username,
+            user_object_id=user_object_id, claims_challenge=claims_challenge))))

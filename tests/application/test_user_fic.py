@@ -69,3 +69,23 @@ def test_refusals(entra_emulator: Emulator) -> None:
     result = agent.acquire_token_by_user_federated_identity_credential(
         [GRAPH_USER_READ], other, username=ALICE)
     assert result["error"] == "invalid_grant" and "AADSTS700212" in result["error_description"]
+
+
+def test_async_application(entra_emulator: Emulator) -> None:
+    import asyncio
+
+    from entra_auth import aio
+
+    async def run() -> dict[str, Any]:
+        async with aio.ConfidentialClientApplication(
+                WEB_APP_ID, client_credential=WEB_APP_SECRET,
+                authority=entra_emulator.authority(), verify=entra_emulator.ca_bundle,
+                instance_discovery=False) as agent:
+            result: dict[str, Any] = (
+                await agent.acquire_token_by_user_federated_identity_credential(
+                    [GRAPH_USER_READ], mint_instance_token(entra_emulator, WEB_APP_ID),
+                    username=ALICE))
+            return result
+
+    result = asyncio.run(run())
+    assert claims_of(result["access_token"])["preferred_username"] == ALICE

@@ -230,3 +230,26 @@ def test_enable_cae_asks_for_cp1_and_caches_apart(isolated: dict[str, str],
     assert claims["access_token"]["xms_cc"]["values"] == ["CP1"]
     assert cae.token != plain.token and len(entra_emulator.requests_to("token")) == 2
     assert credential.get_token(GRAPH_DEFAULT, enable_cae=True).token == cae.token
+
+
+def test_async_chain_in_the_async_policy(isolated: dict[str, str],
+                                         entra_emulator: Emulator) -> None:
+    from azure.core.credentials_async import AsyncTokenCredential
+    from azure.core.pipeline import AsyncPipeline
+    from azure.core.pipeline.policies import AsyncBearerTokenCredentialPolicy
+    from azure.core.pipeline.transport import AsyncioRequestsTransport
+
+    async def run() -> int:
+        async with aio.DefaultAzureCredential(
+                environ={**isolated, **service_principal(entra_emulator)}) as credential:
+            assert isinstance(credential, AsyncTokenCredential)
+            transport = AsyncioRequestsTransport(session=entra_emulator.requests_session(),
+                                                 session_owner=False,
+                                                 connection_verify=entra_emulator.ca_bundle)
+            policy = AsyncBearerTokenCredentialPolicy(credential, GRAPH_DEFAULT)
+            async with AsyncPipeline(transport=transport, policies=[policy]) as pipe:
+                reply = await pipe.run(HttpRequest("GET", entra_emulator.echo_url))
+                status: int = reply.http_response.status_code
+                return status
+
+    assert asyncio.run(run()) == 200
