@@ -15,6 +15,7 @@ import hmac
 import os
 import secrets
 import ssl
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from .core import Core, Reply, Request
@@ -43,7 +44,12 @@ MACHINE_LEARNING_PATH = "/ml/token"
 ARC_PATH = "/arc/token"
 
 # Per emulator core: where Arc writes its key files, and the keys it issued (one use each).
-_ARC: dict[int, dict[str, Any]] = {}
+_ARC: weakref.WeakKeyDictionary[Core, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _arc_state(core: Core) -> dict[str, Any]:
+    with core.state.lock:
+        return _ARC.setdefault(core, {"directory": None, "keys": set()})
 
 
 def _error(status: int, error: str, description: str) -> Reply:
@@ -118,7 +124,7 @@ def machine_learning(core: Core, req: Request) -> Reply:
 
 def arc(core: Core, req: Request) -> Reply:
     """``GET /arc/token``: Azure Arc's challenge-file handshake, then the machine's token."""
-    state = _ARC.setdefault(id(core), {"directory": None, "keys": set()})
+    state = _arc_state(core)
     if req.headers.get("metadata", "").lower() != "true":
         return _error(400, "invalid_request", "Required metadata header not specified")
     if req.query.get("api-version") != "2020-06-01":
@@ -145,8 +151,7 @@ def arc(core: Core, req: Request) -> Reply:
 
 def set_arc_key_directory(emulator: Emulator, directory: str) -> None:
     """Where the emulated Arc agent writes its challenge key files."""
-    _ARC.setdefault(id(emulator._core), {"directory": None, "keys": set()})[
-        "directory"] = directory
+    _arc_state(emulator._core)["directory"] = directory
 
 
 def server_thumbprint(emulator: Emulator) -> str:
