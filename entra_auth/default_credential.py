@@ -219,6 +219,7 @@ class DefaultAzureCredential(ChainedCredential):
             ``AZURE_ADDITIONALLY_ALLOWED_TENANTS``).
         process_timeout: Seconds to wait for ``az``/``azd``.
         managed_identity_probe_timeout: Seconds the first IMDS request may take (default 1).
+        clock: Seconds since the epoch (token expiry decisions).
         environ: Variables to read instead of ``os.environ`` (tests).
         **ignored_excludes: azure-identity's ``exclude_shared_token_cache_credential``,
             ``exclude_visual_studio_code_credential``, ``exclude_powershell_credential``,
