@@ -209,6 +209,7 @@ class ClientApplication(AppCore):
         Returns:
             A token result, None when the cache holds nothing usable, or an error dict.
         """
+        self._refuse_auth_scheme(kwargs)
         chosen = self._authority_for(authority)
         hit = app_flows.silent_cached(
             self._ctx, chosen, scopes, account,
@@ -243,6 +244,7 @@ class ClientApplication(AppCore):
         Returns:
             A token result, or an error dict (federated accounts are not supported).
         """
+        self._refuse_auth_scheme(kwargs)
         return self._result(self._run(app_flows.by_username_password(
             self._ctx, self.authority, username, password, scopes,
             claims_challenge=claims_challenge, data=kwargs.get("data"),

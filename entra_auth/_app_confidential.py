@@ -62,3 +62,38 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         return self._result(self._run(app_flows.obo(
             self._ctx, self.authority, user_assertion, scopes, claims_challenge,
             force_refresh)))
+
+    def acquire_token_by_user_federated_identity_credential(
+        self,
+        scopes: list[str],
+        assertion: str,
+        username: str | None = None,
+        user_object_id: str | None = None,
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """A user's token for an agent, in exchange for its federated identity credential
+        (the ``user_fic`` grant, msal 1.39's method of the same name).
+
+        Args:
+            scopes: Scopes of the downstream API.
+            assertion: The federated identity credential (e.g. the agent's instance token).
+            username: The user's UPN (or ``user_object_id``, not both).
+            user_object_id: The user's object id.
+            claims_challenge: Claims a resource asked for.
+
+        Returns:
+            A token result (the user's tokens are cached, so ``acquire_token_silent`` finds
+            them afterwards) or an error dict.
+
+        Raises:
+            ValueError: No assertion, or not exactly one of ``username``/``user_object_id``.
+            TypeError: Another keyword argument (msal's ``forwarded_client_claims`` and
+                ``data`` are not supported here: refused rather than dropped).
+        """
+        if kwargs:
+            raise TypeError("acquire_token_by_user_federated_identity_credential() got "
+                            f"unsupported keyword arguments: {', '.join(sorted(kwargs))}")
+        return self._result(self._run(app_flows.by_user_fic(
+            self._ctx, self.authority, scopes, assertion, username=username,
+            user_object_id=user_object_id, claims_challenge=claims_challenge)))

@@ -40,6 +40,7 @@ class PublicClientApplication(PublicRules, ClientApplication):
         """
         from .interactive import acquire_token_interactive
 
+        self._refuse_auth_scheme(kwargs)
         result: dict[str, Any] = acquire_token_interactive(
             self, scopes, prompt=prompt, login_hint=login_hint, domain_hint=domain_hint,
             claims_challenge=claims_challenge, timeout=timeout, port=port,

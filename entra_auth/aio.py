@@ -26,21 +26,33 @@ from .transport.httpx_transport import HttpxAsyncTransport
 if TYPE_CHECKING:
 
     from ._aio_azure_credential import EntraTokenCredential
+    from ._aio_default_credential import DefaultAzureCredential
+    from .token_provider import get_bearer_token_provider_async as get_bearer_token_provider
 
 __all__ = [
     "ClientApplication",
     "ConfidentialClientApplication",
+    "DefaultAzureCredential",
     "EntraTokenCredential",
     "PublicClientApplication",
+    "get_bearer_token_provider",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The Azure SDK credential is imported only when asked for.
-    if name == "EntraTokenCredential":
-        from ._aio_azure_credential import EntraTokenCredential
+# Azure SDK credentials and token providers: imported only when asked for.
+_LAZY = {
+    "EntraTokenCredential": ("._aio_azure_credential", "EntraTokenCredential"),
+    "DefaultAzureCredential": ("._aio_default_credential", "DefaultAzureCredential"),
+    "get_bearer_token_provider": (".token_provider", "get_bearer_token_provider_async"),
+}
 
-        return EntraTokenCredential
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module, __package__), attr)
     raise AttributeError(f"module 'entra_auth.aio' has no attribute {name!r}")
 
 T = TypeVar("T")
@@ -244,6 +256,7 @@ class ClientApplication(AppCore):
 
         Concurrent tasks needing the same token share one refresh request.
         """
+        self._refuse_auth_scheme(kwargs)
         chosen = self._authority_for(authority)
         if self._cache_scope is None:
             return await self._silent(chosen, scopes, account, force_refresh, claims_challenge)
@@ -291,6 +304,7 @@ class ClientApplication(AppCore):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Resource owner password grant (see the sync method)."""
+        self._refuse_auth_scheme(kwargs)
         return self._result(await self._cached(lambda: self._run(
             app_flows.by_username_password(
                 self._ctx, self.authority, username, password, scopes,
@@ -306,6 +320,7 @@ class PublicClientApplication(PublicRules, ClientApplication):
         (see ``docs/interactive.md``)."""
         from .interactive.acquire import acquire_token_interactive_async
 
+        self._refuse_auth_scheme(kwargs)
         result: dict[str, Any] = await acquire_token_interactive_async(self, scopes, **kwargs)
         return result
 
@@ -393,3 +408,21 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
                 self._ctx, self.authority, user_assertion, scopes, claims_challenge,
                 force_refresh)),
             client_id=self.client_id, user_assertion=user_assertion))
+
+    async def acquire_token_by_user_federated_identity_credential(
+        self,
+        scopes: list[str],
+        assertion: str,
+        username: str | None = None,
+        user_object_id: str | None = None,
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """A user's token for an agent, for its federated identity credential (see the sync
+        method)."""
+        if kwargs:
+            raise TypeError("acquire_token_by_user_federated_identity_credential() got "
+                            f"unsupported keyword arguments: {', '.join(sorted(kwargs))}")
+        return self._result(await self._cached(lambda: self._run(app_flows.by_user_fic(
+            self._ctx, self.authority, scopes, assertion, username=username,
+            user_object_id=user_object_id, claims_challenge=claims_challenge))))

@@ -1,4 +1,5 @@
-"""Managed identity: tokens for Azure VMs (IMDS) and App Service / Functions, MSAL's API.
+"""Managed identity: tokens on Azure VMs (IMDS), App Service / Functions, Service Fabric,
+Cloud Shell, Azure ML and Azure Arc, with MSAL's API.
 
 ``ManagedIdentityClient(SystemAssignedManagedIdentity()).acquire_token_for_client(resource=...)``
 runs the flow in :mod:`entra_auth.protocol.managed_identity` with ``run_sync``;
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import time
 import uuid
 from collections import UserDict
@@ -37,6 +39,7 @@ __all__ = [
     "SystemAssignedManagedIdentity",
     "UserAssignedManagedIdentity",
     "managed_identity_source",
+    "read_arc_key",
 ]
 
 logger = logging.getLogger("entra_auth")
@@ -108,22 +111,84 @@ class UserAssignedManagedIdentity(ManagedIdentity):
         super().__init__(identifier=given[0][1], id_type=given[0][0])
 
 
+# Where the Azure Arc agent (himds) lives, and where it writes challenge key files.
+ARC_DEFAULT_ENDPOINT = "http://localhost:40342/metadata/identity/oauth2/token"
+ARC_MAX_KEY_SIZE = 4096
+CLOUD_SHELL_DEFAULT_ENDPOINT = "http://localhost:50342/oauth2/token"
+
+
+def _arc_agent_installed() -> bool:
+    if os.name == "nt":
+        program_files = os.environ.get("PROGRAMFILES", "C:\\Program Files")
+        return os.path.isfile(os.path.join(program_files, "AzureConnectedMachineAgent",
+                                           "himds.exe"))
+    return os.path.isfile("/opt/azcmagent/bin/himds")
+
+
+def arc_key_directory() -> str:
+    """Where the Azure Arc agent writes the key files its challenges name."""
+    if os.name == "nt":
+        program_data = os.environ.get("PROGRAMDATA", "C:\\ProgramData")
+        return os.path.join(program_data, "AzureConnectedMachineAgent", "Tokens")
+    return "/var/opt/azcmagent/tokens"
+
+
+def read_arc_key(path: str, directory: str | None = None) -> str:
+    """The secret in the key file an Azure Arc challenge names, after checking that it is a
+    ``.key`` file of at most 4096 bytes in the agent's directory (as MSAL checks).
+
+    Raises:
+        ManagedIdentityError: the path is elsewhere, not a ``.key`` file, too big or unreadable.
+    """
+    expected = os.path.realpath(directory or arc_key_directory())
+    if not path.endswith(".key") or os.path.realpath(os.path.dirname(path)) != expected:
+        raise ManagedIdentityError(
+            f"the Azure Arc challenge names a file outside {expected} or not a .key file")
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > ARC_MAX_KEY_SIZE:
+                raise ManagedIdentityError("the Azure Arc key file is not a regular file "
+                                           f"of at most {ARC_MAX_KEY_SIZE} bytes")
+            return handle.read().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManagedIdentityError(f"cannot read the Azure Arc key file: {exc}") from None
+
+
 def managed_identity_source(
     environ: Mapping[str, str] | None = None, imds_endpoint: str | None = None
 ) -> IdentitySource:
-    """Where this process gets managed identity tokens, from its environment.
+    """Where this process gets managed identity tokens, from its environment (MSAL's order).
 
-    ``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER`` mean App Service / Functions; otherwise IMDS at
-    ``imds_endpoint``, else ``AZURE_POD_IDENTITY_AUTHORITY_HOST``, else 169.254.169.254.
+    ``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER`` + ``IDENTITY_SERVER_THUMBPRINT``: Service
+    Fabric; ``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER``: App Service / Functions;
+    ``MSI_ENDPOINT`` + ``MSI_SECRET``: Azure ML; ``IDENTITY_ENDPOINT`` + ``IMDS_ENDPOINT``
+    or an installed Arc agent (looked for only when reading ``os.environ``): Azure Arc;
+    ``AZUREPS_HOST_ENVIRONMENT=cloud-shell...``: Cloud Shell (its ``MSI_ENDPOINT``);
+    otherwise IMDS at ``imds_endpoint``, else ``AZURE_POD_IDENTITY_AUTHORITY_HOST``, else
+    169.254.169.254. An explicit ``imds_endpoint`` skips the detection.
 
     Raises:
-        ManagedIdentityError: Service Fabric (``IDENTITY_SERVER_THUMBPRINT``), not supported.
+        ManagedIdentityError: an IMDS endpoint that is not an http(s) URL.
     """
     env = os.environ if environ is None else environ
-    if imds_endpoint is None and env.get("IDENTITY_ENDPOINT") and env.get("IDENTITY_HEADER"):
-        if env.get("IDENTITY_SERVER_THUMBPRINT"):
-            raise ManagedIdentityError("Service Fabric managed identity is not supported")
-        return IdentitySource("app_service", env["IDENTITY_ENDPOINT"], env["IDENTITY_HEADER"])
+    if imds_endpoint is None:
+        identity_endpoint, header = env.get("IDENTITY_ENDPOINT"), env.get("IDENTITY_HEADER")
+        if identity_endpoint and header:
+            if env.get("IDENTITY_SERVER_THUMBPRINT"):
+                return IdentitySource("service_fabric", identity_endpoint, header,
+                                      server_thumbprint=env["IDENTITY_SERVER_THUMBPRINT"])
+            return IdentitySource("app_service", identity_endpoint, header)
+        msi_endpoint = env.get("MSI_ENDPOINT")
+        if msi_endpoint and env.get("MSI_SECRET"):
+            return IdentitySource("machine_learning", msi_endpoint, env["MSI_SECRET"],
+                                  default_client_id=env.get("DEFAULT_IDENTITY_CLIENT_ID"))
+        if identity_endpoint and env.get("IMDS_ENDPOINT"):
+            return IdentitySource("azure_arc", identity_endpoint)
+        if environ is None and _arc_agent_installed():
+            return IdentitySource("azure_arc", ARC_DEFAULT_ENDPOINT)
+        if env.get("AZUREPS_HOST_ENVIRONMENT", "").startswith("cloud-shell"):
+            return IdentitySource("cloud_shell", msi_endpoint or CLOUD_SHELL_DEFAULT_ENDPOINT)
     host = (imds_endpoint or env.get("AZURE_POD_IDENTITY_AUTHORITY_HOST")
             or DEFAULT_IMDS_HOST).rstrip("/")
     if not host.startswith(("http://", "https://")):
@@ -165,11 +230,15 @@ class _Base:
         self._state = SourceState()
         self._clock = clock
 
+    #: Where Azure Arc challenge key files may be (default: the agent's own directory).
+    arc_key_directory: str | None = None
+
     def _flow(self, resource: str, claims_challenge: str | None) -> Flow[dict[str, Any]]:
         return acquire_token(
             self._cache, self.source, self._identity, _resource(resource),
             claims_challenge=claims_challenge, policy=self._policy, state=self._state,
             clock=self._clock, new_request_id=lambda: str(uuid.uuid4()),
+            read_arc_key=lambda path: read_arc_key(path, self.arc_key_directory),
         )
 
     @property
@@ -195,6 +264,8 @@ class ManagedIdentityClient(_Base):
         http_cache: Accepted for msal compatibility; unused.
         client_capabilities: Accepted for msal compatibility; IMDS and App Service ignore it.
         verify: TLS verification for the default session (a CA bundle path for an emulator).
+            On Service Fabric the default (True) pins the endpoint's certificate to
+            ``IDENTITY_SERVER_THUMBPRINT`` instead.
         imds_endpoint: IMDS host (``http://169.254.169.254``) or full token URL; overrides
             ``AZURE_POD_IDENTITY_AUTHORITY_HOST`` and App Service detection.
         retry_policy: Retries on 429, 5xx, IMDS's 404/410 and transport errors.
@@ -231,7 +302,13 @@ class ManagedIdentityClient(_Base):
 
             # A plain session: the flow does the retrying (an HTTPAdapter retry would
             # multiply it, urllib3 retrying 429/503 with Retry-After on its own).
-            self._transport = RequestsTransport(requests.Session(), verify=verify)
+            session = requests.Session()
+            if self.source.server_thumbprint and verify is True:
+                from ._pinned_session import pinned_session
+
+                session = pinned_session(self.source.endpoint, self.source.server_thumbprint)
+                verify = False  # the thumbprint pin checks the certificate instead
+            self._transport = RequestsTransport(session, verify=verify)
 
     def acquire_token_for_client(
         self, *, resource: str, claims_challenge: str | None = None

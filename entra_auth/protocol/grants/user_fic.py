@@ -1,0 +1,54 @@
+"""The ``user_fic`` grant: a federated identity credential exchanged for a user's token.
+
+An agent (a confidential client) presents an instance token it obtained for itself
+(``user_federated_identity_credential``) and names the user by ``username`` or ``user_id``
+(object id); Entra returns that user's tokens, cached like any user sign-in. As msal 1.39's
+``acquire_token_by_user_federated_identity_credential``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..claims import merge_claims
+from ..context import ClientContext
+from ..discovery import AuthorityMetadata
+from ..messages import Flow
+from .common import obtain
+
+__all__ = ["acquire"]
+
+
+def acquire(
+    ctx: ClientContext,
+    metadata: AuthorityMetadata,
+    assertion: str,
+    scopes: list[str],
+    *,
+    username: str | None = None,
+    user_object_id: str | None = None,
+    claims_challenge: str | None = None,
+) -> Flow[dict[str, Any]]:
+    """POST ``grant_type=user_fic`` and cache the user's tokens.
+
+    Raises:
+        ValueError: No assertion, or not exactly one of ``username``/``user_object_id``
+            (msal's checks and messages).
+    """
+    if not assertion or not isinstance(assertion, str):
+        raise ValueError("assertion is required and must be non-empty")
+    if not username and not user_object_id:
+        raise ValueError("Either username or user_object_id must be provided")
+    if username and user_object_id:
+        raise ValueError("username and user_object_id are mutually exclusive")
+    fields: dict[str, str | None] = {"user_federated_identity_credential": assertion}
+    if user_object_id:
+        fields["user_id"] = str(user_object_id)
+    else:
+        fields["username"] = str(username)
+    return (
+        yield from obtain(
+            ctx, metadata, "user_fic", fields, scopes=scopes,
+            claims=merge_claims(claims_challenge, ctx.client_capabilities),
+        )
+    )
