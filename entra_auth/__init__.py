@@ -52,6 +52,17 @@ _EXPORTS: dict[str, str] = {
     "SystemAssignedManagedIdentity": ".managed_identity",
     "UserAssignedManagedIdentity": ".managed_identity",
     "EntraTokenCredential": ".azure_credential",
+    "get_bearer_token_provider": ".token_provider",
+    "DefaultAzureCredential": ".default_credential",
+    "ChainedCredential": ".default_credential",
+    "DefaultCredentialError": ".default_credential",
+    "AzureCliCredential": ".developer_credentials",
+    "AzureDeveloperCliCredential": ".developer_credentials",
+    "EntraAuthCliCredential": ".developer_credentials",
+    "EnvironmentCredential": ".service_credentials",
+    "WorkloadIdentityCredential": ".service_credentials",
+    "ManagedIdentityCredential": ".service_credentials",
+    "CredentialUnavailableError": ".errors",
     "TokenValidator": ".web",
     "WebApi": ".web",
     "log_as_msal": ".msal_logging",
@@ -94,6 +105,17 @@ __all__ = [
     "SystemAssignedManagedIdentity",
     "UserAssignedManagedIdentity",
     "EntraTokenCredential",
+    "get_bearer_token_provider",
+    "DefaultAzureCredential",
+    "ChainedCredential",
+    "DefaultCredentialError",
+    "AzureCliCredential",
+    "AzureDeveloperCliCredential",
+    "EntraAuthCliCredential",
+    "EnvironmentCredential",
+    "WorkloadIdentityCredential",
+    "ManagedIdentityCredential",
+    "CredentialUnavailableError",
     "TokenValidator",
     "WebApi",
     "log_as_msal",
@@ -117,9 +139,20 @@ if TYPE_CHECKING:
     from .cache.redis_cache import RedisTokenCache
     from .cache.redis_settings import redis_client_options
     from .cache.sqlite_cache import SqliteTokenCache
+    from .default_credential import (
+        ChainedCredential,
+        DefaultAzureCredential,
+        DefaultCredentialError,
+    )
+    from .developer_credentials import (
+        AzureCliCredential,
+        AzureDeveloperCliCredential,
+        EntraAuthCliCredential,
+    )
     from .environment import EnvironmentConfigError, from_environment
     from .errors import (
         CacheError,
+        CredentialUnavailableError,
         EntraAuthError,
         InteractionRequiredError,
         ProtocolError,
@@ -143,6 +176,12 @@ if TYPE_CHECKING:
         AuthorityBuilder,
     )
     from .protocol.id_token import IdTokenError
+    from .service_credentials import (
+        EnvironmentCredential,
+        ManagedIdentityCredential,
+        WorkloadIdentityCredential,
+    )
+    from .token_provider import get_bearer_token_provider
     from .web import TokenValidator, WebApi
 
 

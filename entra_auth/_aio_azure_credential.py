@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+from ._azure_core import access_token, azure_error
 from .azure_credential import (
     AccessToken,
     AccessTokenInfo,
@@ -21,6 +22,7 @@ from .azure_credential import (
     _CredentialCore,
     _options,
 )
+from .errors import EntraAuthError
 
 __all__ = ["EntraTokenCredential"]
 
@@ -80,7 +82,8 @@ class EntraTokenCredential:
         """Get an access token (see the sync ``get_token``)."""
         info = await self.get_token_info(
             *scopes, options=_options(claims, tenant_id, enable_cae))
-        return AccessToken(info.token, info.expires_on)
+        token: AccessToken = access_token(info.token, info.expires_on)
+        return token
 
     async def get_token_info(
         self, *scopes: str, options: TokenRequestOptions | None = None
@@ -101,6 +104,8 @@ class EntraTokenCredential:
         except StopIteration as stop:
             info: AccessTokenInfo = stop.value
             return info
+        except EntraAuthError as exc:
+            raise azure_error(exc) from exc.__cause__
 
     async def close(self) -> None:
         """Nothing to release (the application owns its HTTP client)."""

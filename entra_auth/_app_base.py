@@ -244,6 +244,8 @@ class ClientApplication(AppCore):
             ValueError: a malformed ``forwarded_client_claims`` or ``data``.
             TypeError: an unknown keyword argument.
         """
+        self._refuse_auth_scheme(kwargs)
+        kwargs.pop("auth_scheme", None)
         reject_unknown_kwargs("acquire_token_silent_with_error", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         chosen = self._authority_for(authority)
@@ -289,6 +291,8 @@ class ClientApplication(AppCore):
         Raises:
             TypeError: a keyword other than ``data`` (extra form fields).
         """
+        self._refuse_auth_scheme(kwargs)
+        kwargs.pop("auth_scheme", None)
         data = kwargs.pop("data", None)
         reject_unknown_kwargs("acquire_token_by_username_password", kwargs)
         return self._result(self._run(app_flows.by_username_password(

@@ -105,3 +105,41 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         return self._result(self._run(app_flows.obo(
             self._ctx, self.authority, user_assertion, scopes, claims_challenge,
             extras=extras, force_refresh=force_refresh)))
+
+    def acquire_token_by_user_federated_identity_credential(
+        self,
+        scopes: list[str],
+        assertion: str,
+        username: str | None = None,
+        user_object_id: str | None = None,
+        claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """A user's token for an agent, in exchange for its federated identity credential
+        (the ``user_fic`` grant, msal 1.39's method of the same name).
+
+        Args:
+            scopes: Scopes of the downstream API.
+            assertion: The federated identity credential (e.g. the agent's instance token).
+            username: The user's UPN (or ``user_object_id``, not both).
+            user_object_id: The user's object id.
+            claims_challenge: Claims a resource asked for.
+
+        Returns:
+            A token result (the user's tokens are cached, so ``acquire_token_silent`` finds
+            them afterwards) or an error dict.
+
+        Raises:
+            ValueError: No assertion, or not exactly one of ``username``/``user_object_id``.
+            ValueError: also a malformed ``forwarded_client_claims`` or ``data`` (merged into
+                ``claims`` / sent, and keying the cached token, as for the other grants).
+            TypeError: Another keyword argument.
+        """
+        reject_unknown_kwargs("acquire_token_by_user_federated_identity_credential", kwargs)
+        extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
+        return self._result(self._run(app_flows.by_user_fic(
+            self._ctx, self.authority, scopes, assertion, username=username,
+            user_object_id=user_object_id, claims_challenge=claims_challenge, extras=extras)))

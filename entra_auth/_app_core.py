@@ -246,6 +246,17 @@ class AppCore:
         """Proof-of-possession needs a broker, which is not supported: always False."""
         return False
 
+    @staticmethod
+    def _refuse_auth_scheme(kwargs: Mapping[str, Any]) -> None:
+        """Refuse ``auth_scheme`` (proof-of-possession): sending a bearer token where a
+        PoP token was asked for would be a security surprise (msal refuses it too without
+        a broker)."""
+        if kwargs.get("auth_scheme") is not None:
+            raise ValueError(
+                "auth_scheme (proof-of-possession) needs a broker, which entra_auth does not "
+                "have; refusing rather than returning a bearer token. Drop auth_scheme to get "
+                "a bearer token.")
+
     # -- the shapes of the public methods' results (a guarded flow may end in an error dict) --
 
     @staticmethod
@@ -268,6 +279,23 @@ class AppCore:
     @staticmethod
     def _without_error(result: dict[str, Any] | None) -> dict[str, Any] | None:
         return result if result and "error" not in result else None
+
+
+_BROKER_WARNED: list[bool] = []
+
+
+def warn_no_broker() -> None:
+    """Say once per process that broker flags change nothing here, and what happens instead."""
+    if _BROKER_WARNED:
+        return
+    _BROKER_WARNED.append(True)
+    import warnings
+
+    warnings.warn(
+        "entra_auth has no broker (WAM, Company Portal): allow_broker / enable_broker_on_* "
+        "are ignored. acquire_token_interactive signs in through the system browser "
+        "instead, tokens are bearer tokens (no proof-of-possession), and no "
+        "device-bound sign-in or OS account is used.", UserWarning, stacklevel=3)
 
 
 class PublicRules(AppCore):
@@ -299,6 +327,8 @@ class PublicRules(AppCore):
             (enable_broker_on_windows, enable_broker_on_mac, enable_broker_on_linux,
              enable_broker_on_wsl)
         )
+        if self._broker_requested:
+            warn_no_broker()
 
 
 class ConfidentialRules(AppCore):
@@ -313,6 +343,8 @@ class ConfidentialRules(AppCore):
         if client_credential is None:
             raise ValueError("A confidential client application needs a client_credential")
         super().__init__(client_id, client_credential, **kwargs)
+        if self._broker_requested:
+            warn_no_broker()
 
     def _warn_if_multi_tenant(self) -> None:
         """msal's warning before client credentials are requested from a multi-tenant alias."""

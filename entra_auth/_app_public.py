@@ -44,6 +44,8 @@ class PublicClientApplication(PublicRules, ClientApplication):
         """
         from .interactive import acquire_token_interactive
 
+        self._refuse_auth_scheme(kwargs)
+        kwargs.pop("auth_scheme", None)
         reject_unknown_kwargs("acquire_token_interactive",
                               {k: v for k, v in kwargs.items() if k != "response_mode"})
         result: dict[str, Any] = acquire_token_interactive(

@@ -27,21 +27,33 @@ from .transport.httpx_transport import HttpxAsyncTransport
 if TYPE_CHECKING:
 
     from ._aio_azure_credential import EntraTokenCredential
+    from ._aio_default_credential import DefaultAzureCredential
+    from .token_provider import get_bearer_token_provider_async as get_bearer_token_provider
 
 __all__ = [
     "ClientApplication",
     "ConfidentialClientApplication",
+    "DefaultAzureCredential",
     "EntraTokenCredential",
     "PublicClientApplication",
+    "get_bearer_token_provider",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The Azure SDK credential is imported only when asked for.
-    if name == "EntraTokenCredential":
-        from ._aio_azure_credential import EntraTokenCredential
+# Azure SDK credentials and token providers: imported only when asked for.
+_LAZY = {
+    "EntraTokenCredential": ("._aio_azure_credential", "EntraTokenCredential"),
+    "DefaultAzureCredential": ("._aio_default_credential", "DefaultAzureCredential"),
+    "get_bearer_token_provider": (".token_provider", "get_bearer_token_provider_async"),
+}
 
-        return EntraTokenCredential
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module, __package__), attr)
     raise AttributeError(f"module 'entra_auth.aio' has no attribute {name!r}")
 
 T = TypeVar("T")
@@ -257,6 +269,8 @@ class ClientApplication(AppCore):
         Concurrent tasks needing the same token share one refresh request. Takes the sync
         method's ``forwarded_client_claims`` and ``data``; any other keyword is a TypeError.
         """
+        self._refuse_auth_scheme(kwargs)
+        kwargs.pop("auth_scheme", None)
         reject_unknown_kwargs("acquire_token_silent_with_error", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         chosen = self._authority_for(authority)
@@ -311,6 +325,8 @@ class ClientApplication(AppCore):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Resource owner password grant (see the sync method)."""
+        self._refuse_auth_scheme(kwargs)
+        kwargs.pop("auth_scheme", None)
         data = kwargs.pop("data", None)
         reject_unknown_kwargs("acquire_token_by_username_password", kwargs)
         return self._result(await self._cached(lambda: self._run(
@@ -336,6 +352,8 @@ class PublicClientApplication(PublicRules, ClientApplication):
         ``TypeError`` (checked before the browser opens)."""
         from .interactive.acquire import acquire_token_interactive_async
 
+        self._refuse_auth_scheme(kwargs)
+        kwargs.pop("auth_scheme", None)
         reject_unknown_kwargs("acquire_token_interactive",
                               {k: v for k, v in kwargs.items() if k not in _INTERACTIVE_KWARGS})
         result: dict[str, Any] = await acquire_token_interactive_async(self, scopes, **kwargs)
@@ -447,3 +465,24 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
                 self._ctx, self.authority, user_assertion, scopes, claims_challenge,
                 extras=extras, force_refresh=force_refresh)),
             client_id=self.client_id, user_assertion=user_assertion))
+
+    async def acquire_token_by_user_federated_identity_credential(
+        self,
+        scopes: list[str],
+        assertion: str,
+        username: str | None = None,
+        user_object_id: str | None = None,
+        claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """A user's token for an agent, for its federated identity credential (see the sync
+        method)."""
+        reject_unknown_kwargs("acquire_token_by_user_federated_identity_credential", kwargs)
+        extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
+        return self._result(await self._cached(lambda: self._run(app_flows.by_user_fic(
+            self._ctx, self.authority, scopes, assertion, username=username,
+            user_object_id=user_object_id, claims_challenge=claims_challenge,
+            extras=extras))))

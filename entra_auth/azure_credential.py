@@ -1,9 +1,10 @@
 """An Azure SDK credential (``get_token``/``get_token_info``) backed by an Entra client application.
 
 Plugs entra_auth applications into azure-core pipelines (``BearerTokenCredentialPolicy``) and
-SDKs built on them (Microsoft Graph SDK, Azure SDKs) without depending on azure-core: the
-returned :class:`AccessToken` and :class:`AccessTokenInfo` have azure-core's shapes. The async
-twin is ``entra_auth.aio.EntraTokenCredential``.
+SDKs built on them (Microsoft Graph SDK, Azure SDKs) without depending on azure-core: with
+azure-core installed, tokens are its own ``AccessToken``/``AccessTokenInfo`` and errors its
+``ClientAuthenticationError``; without it, the look-alikes below. The async twin is
+``entra_auth.aio.EntraTokenCredential``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, NamedTuple, TypedDict
 
+from ._azure_core import access_token, access_token_info, azure_error
 from .errors import EntraAuthError, InteractionRequiredError, ProtocolError, TokenRequestError
 from .protocol.authority import check_tenant_id
 
@@ -144,9 +146,15 @@ def _info(result: Mapping[str, Any], now: float) -> AccessTokenInfo:
         refresh_on = int(raw)
     elif isinstance(result.get("refresh_in"), (int, float)):
         refresh_on = int(now + float(result["refresh_in"]))
-    return AccessTokenInfo(str(result["access_token"]), expires_on,
-                           token_type=str(result.get("token_type") or "Bearer"),
-                           refresh_on=refresh_on)
+    else:
+        # No hint from the server: refresh five minutes early (MSAL's silent lookup deems a
+        # token with less left expired), or half-way for a very short-lived token.
+        lifetime = max(expires_on - now, 0.0)
+        refresh_on = int(expires_on - min(300.0, lifetime / 2))
+    info: AccessTokenInfo = access_token_info(
+        str(result["access_token"]), expires_on,
+        token_type=str(result.get("token_type") or "Bearer"), refresh_on=refresh_on)
+    return info
 
 
 class _CredentialCore:
@@ -319,8 +327,11 @@ class EntraTokenCredential:
             claims: A claims challenge (decoded JSON) to satisfy; bypasses cached tokens.
             tenant_id: Another tenant for a user's token (silent, same cloud); it must be
                 the application's own or one of ``additionally_allowed_tenants``.
-            enable_cae: Accepted for compatibility; CAE depends on the application's
-                ``client_capabilities``.
+            enable_cae: Whether the token may be CAE-capable. Here it depends on the
+                wrapped application's ``client_capabilities`` (create it with
+                ``["CP1"]``); the credentials entra_auth builds itself
+                (:class:`~entra_auth.DefaultAzureCredential`'s sources) ask for ``CP1``
+                only when True, and cache those tokens apart.
 
         Raises:
             InteractionRequiredError: The user must sign in (no account, revoked session).
@@ -329,7 +340,8 @@ class EntraTokenCredential:
             ValueError: ``tenant_id`` is not a tenant id or domain.
         """
         info = self.get_token_info(*scopes, options=_options(claims, tenant_id, enable_cae))
-        return AccessToken(info.token, info.expires_on)
+        token: AccessToken = access_token(info.token, info.expires_on)
+        return token
 
     def get_token_info(
         self, *scopes: str, options: TokenRequestOptions | None = None
@@ -351,6 +363,8 @@ class EntraTokenCredential:
         except StopIteration as stop:
             info: AccessTokenInfo = stop.value
             return info
+        except EntraAuthError as exc:
+            raise azure_error(exc) from exc.__cause__
 
     def close(self) -> None:
         """Nothing to release (the application owns its HTTP client)."""

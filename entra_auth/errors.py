@@ -9,6 +9,7 @@ The MSAL-compatible methods keep MSAL's contract: they return error dicts and ra
     │                                  a claims challenge that silent acquisition can't meet)
     ├── ProtocolError               a reply we could not understand (malformed, truncated, HTML)
     ├── TransportFailure            the request did not complete (connect, timeout, reset)
+    ├── CredentialUnavailableError  a credential has nothing to try here (a chain moves on)
     └── CacheError                  a cache could not be read, decrypted, locked or written
 
 Messages never contain tokens, secrets, codes or assertions.
@@ -21,6 +22,7 @@ from typing import Any
 
 __all__ = [
     "CacheError",
+    "CredentialUnavailableError",
     "EntraAuthError",
     "InteractionRequiredError",
     "ProtocolError",
@@ -77,6 +79,17 @@ class ProtocolError(EntraAuthError):
 
 class TransportFailure(EntraAuthError):
     """A request could not be completed (connection refused or reset, timeout, TLS)."""
+
+
+class CredentialUnavailableError(EntraAuthError):
+    """A credential has nothing to try here (not configured, not signed in, no endpoint).
+
+    With azure-identity installed, credentials raise it as azure-identity's own
+    ``CredentialUnavailableError`` too, so its ``ChainedTokenCredential`` moves on.
+    """
+
+    def __init__(self, error_description: str, error: str = "credential_unavailable") -> None:
+        super().__init__(error, error_description)
 
 
 class CacheError(EntraAuthError):

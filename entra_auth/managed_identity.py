@@ -1,4 +1,5 @@
-"""Managed identity: tokens for Azure VMs (IMDS) and App Service / Functions, MSAL's API.
+"""Managed identity: tokens on Azure VMs (IMDS), App Service / Functions, Service Fabric,
+Cloud Shell, Azure ML and Azure Arc, with MSAL's API.
 
 ``ManagedIdentityClient(SystemAssignedManagedIdentity()).acquire_token_for_client(resource=...)``
 runs the flow in :mod:`entra_auth.protocol.managed_identity` with ``run_sync``;
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
+import stat
 import time
 import uuid
 from collections import UserDict
@@ -45,6 +46,7 @@ __all__ = [
     "UserAssignedManagedIdentity",
     "get_managed_identity_source",
     "managed_identity_source",
+    "read_arc_key",
 ]
 
 logger = logging.getLogger("entra_auth.managed_identity")
@@ -116,22 +118,84 @@ class UserAssignedManagedIdentity(ManagedIdentity):
         super().__init__(identifier=given[0][1], id_type=given[0][0])
 
 
+# Where the Azure Arc agent (himds) lives, and where it writes challenge key files.
+ARC_DEFAULT_ENDPOINT = "http://localhost:40342/metadata/identity/oauth2/token"
+ARC_MAX_KEY_SIZE = 4096
+CLOUD_SHELL_DEFAULT_ENDPOINT = "http://localhost:50342/oauth2/token"
+
+
+def _arc_agent_installed() -> bool:
+    if os.name == "nt":
+        program_files = os.environ.get("PROGRAMFILES", "C:\\Program Files")
+        return os.path.isfile(os.path.join(program_files, "AzureConnectedMachineAgent",
+                                           "himds.exe"))
+    return os.path.isfile("/opt/azcmagent/bin/himds")
+
+
+def arc_key_directory() -> str:
+    """Where the Azure Arc agent writes the key files its challenges name."""
+    if os.name == "nt":
+        program_data = os.environ.get("PROGRAMDATA", "C:\\ProgramData")
+        return os.path.join(program_data, "AzureConnectedMachineAgent", "Tokens")
+    return "/var/opt/azcmagent/tokens"
+
+
+def read_arc_key(path: str, directory: str | None = None) -> str:
+    """The secret in the key file an Azure Arc challenge names, after checking that it is a
+    ``.key`` file of at most 4096 bytes in the agent's directory (as MSAL checks).
+
+    Raises:
+        ManagedIdentityError: the path is elsewhere, not a ``.key`` file, too big or unreadable.
+    """
+    expected = os.path.realpath(directory or arc_key_directory())
+    if not path.endswith(".key") or os.path.realpath(os.path.dirname(path)) != expected:
+        raise ManagedIdentityError(
+            f"the Azure Arc challenge names a file outside {expected} or not a .key file")
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > ARC_MAX_KEY_SIZE:
+                raise ManagedIdentityError("the Azure Arc key file is not a regular file "
+                                           f"of at most {ARC_MAX_KEY_SIZE} bytes")
+            return handle.read().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManagedIdentityError(f"cannot read the Azure Arc key file: {exc}") from None
+
+
 def managed_identity_source(
     environ: Mapping[str, str] | None = None, imds_endpoint: str | None = None
 ) -> IdentitySource:
-    """Where this process gets managed identity tokens, from its environment.
+    """Where this process gets managed identity tokens, from its environment (MSAL's order).
 
-    ``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER`` mean App Service / Functions; otherwise IMDS at
-    ``imds_endpoint``, else ``AZURE_POD_IDENTITY_AUTHORITY_HOST``, else 169.254.169.254.
+    ``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER`` + ``IDENTITY_SERVER_THUMBPRINT``: Service
+    Fabric; ``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER``: App Service / Functions;
+    ``MSI_ENDPOINT`` + ``MSI_SECRET``: Azure ML; ``IDENTITY_ENDPOINT`` + ``IMDS_ENDPOINT``
+    or an installed Arc agent (looked for only when reading ``os.environ``): Azure Arc;
+    ``AZUREPS_HOST_ENVIRONMENT=cloud-shell...``: Cloud Shell (its ``MSI_ENDPOINT``);
+    otherwise IMDS at ``imds_endpoint``, else ``AZURE_POD_IDENTITY_AUTHORITY_HOST``, else
+    169.254.169.254. An explicit ``imds_endpoint`` skips the detection.
 
     Raises:
-        ManagedIdentityError: Service Fabric (``IDENTITY_SERVER_THUMBPRINT``), not supported.
+        ManagedIdentityError: an IMDS endpoint that is not an http(s) URL.
     """
     env = os.environ if environ is None else environ
-    if imds_endpoint is None and env.get("IDENTITY_ENDPOINT") and env.get("IDENTITY_HEADER"):
-        if env.get("IDENTITY_SERVER_THUMBPRINT"):
-            raise ManagedIdentityError("Service Fabric managed identity is not supported")
-        return IdentitySource("app_service", env["IDENTITY_ENDPOINT"], env["IDENTITY_HEADER"])
+    if imds_endpoint is None:
+        identity_endpoint, header = env.get("IDENTITY_ENDPOINT"), env.get("IDENTITY_HEADER")
+        if identity_endpoint and header:
+            if env.get("IDENTITY_SERVER_THUMBPRINT"):
+                return IdentitySource("service_fabric", identity_endpoint, header,
+                                      server_thumbprint=env["IDENTITY_SERVER_THUMBPRINT"])
+            return IdentitySource("app_service", identity_endpoint, header)
+        msi_endpoint = env.get("MSI_ENDPOINT")
+        if msi_endpoint and env.get("MSI_SECRET"):
+            return IdentitySource("machine_learning", msi_endpoint, env["MSI_SECRET"],
+                                  default_client_id=env.get("DEFAULT_IDENTITY_CLIENT_ID"))
+        if identity_endpoint and env.get("IMDS_ENDPOINT"):
+            return IdentitySource("azure_arc", identity_endpoint)
+        if environ is None and _arc_agent_installed():
+            return IdentitySource("azure_arc", ARC_DEFAULT_ENDPOINT)
+        if env.get("AZUREPS_HOST_ENVIRONMENT", "").startswith("cloud-shell"):
+            return IdentitySource("cloud_shell", msi_endpoint or CLOUD_SHELL_DEFAULT_ENDPOINT)
     host = (imds_endpoint or env.get("AZURE_POD_IDENTITY_AUTHORITY_HOST")
             or DEFAULT_IMDS_HOST).rstrip("/")
     if not host.startswith(("http://", "https://")):
@@ -157,19 +221,6 @@ MACHINE_LEARNING: Any = _SourceKind("MACHINE_LEARNING")
 SERVICE_FABRIC: Any = _SourceKind("SERVICE_FABRIC")
 DEFAULT_TO_VM: Any = _SourceKind("DEFAULT_TO_VM")
 
-_ARC_AGENT_LINUX = "/opt/azcmagent/bin/himds"
-
-
-def _arc_agent_installed(env: Mapping[str, str]) -> bool:
-    platform: str = sys.platform  # a plain str: the check is at run time, on every platform
-    if platform == "linux":
-        return os.path.exists(_ARC_AGENT_LINUX)
-    if platform == "win32":
-        program_files = env.get("ProgramFiles", r"C:\Program Files")
-        return os.path.exists(program_files + r"\AzureConnectedMachineAgent\himds.exe")
-    return False
-
-
 def get_managed_identity_source(environ: Mapping[str, str] | None = None) -> Any:
     """msal's ``get_managed_identity_source()``: which kind of host this looks like.
 
@@ -179,8 +230,7 @@ def get_managed_identity_source(environ: Mapping[str, str] | None = None) -> Any
     ``MACHINE_LEARNING`` (``MSI_ENDPOINT`` + ``MSI_SECRET``), ``AZURE_ARC`` (``IDENTITY_ENDPOINT``
     + ``IMDS_ENDPOINT``, or the Arc agent installed), ``CLOUD_SHELL``
     (``AZUREPS_HOST_ENVIRONMENT`` starting with ``cloud-shell``; use a public client's
-    ``acquire_token_interactive(prompt="none")`` there), else ``DEFAULT_TO_VM``. Only App
-    Service and VMs (IMDS) are supported by :class:`ManagedIdentityClient`.
+    ``acquire_token_interactive(prompt="none")`` there), else ``DEFAULT_TO_VM``.
 
     Args:
         environ: Environment to read instead of ``os.environ``.
@@ -190,7 +240,7 @@ def get_managed_identity_source(environ: Mapping[str, str] | None = None) -> Any
         return SERVICE_FABRIC if "IDENTITY_SERVER_THUMBPRINT" in env else APP_SERVICE
     if "MSI_ENDPOINT" in env and "MSI_SECRET" in env:
         return MACHINE_LEARNING
-    if ("IDENTITY_ENDPOINT" in env and "IMDS_ENDPOINT" in env) or _arc_agent_installed(env):
+    if ("IDENTITY_ENDPOINT" in env and "IMDS_ENDPOINT" in env) or _arc_agent_installed():
         return AZURE_ARC
     if env.get("AZUREPS_HOST_ENVIRONMENT", "").startswith("cloud-shell"):
         return CLOUD_SHELL
@@ -234,11 +284,15 @@ class _Base:
             raise ManagedIdentityError("http_cache must be a dict-like (MutableMapping) object")
         self._http_cache = http_cache
 
+    #: Where Azure Arc challenge key files may be (default: the agent's own directory).
+    arc_key_directory: str | None = None
+
     def _flow(self, resource: str, claims_challenge: str | None) -> Flow[dict[str, Any]]:
         return acquire_token(
             self._cache, self.source, self._identity, _resource(resource),
             claims_challenge=claims_challenge, policy=self._policy, state=self._state,
             clock=self._clock, new_request_id=lambda: str(uuid.uuid4()),
+            read_arc_key=lambda path: read_arc_key(path, self.arc_key_directory),
             http_cache=self._http_cache,
         )
 
@@ -269,6 +323,8 @@ class ManagedIdentityClient(_Base):
             stored.
         client_capabilities: Accepted for msal compatibility; IMDS and App Service ignore it.
         verify: TLS verification for the default session (a CA bundle path for an emulator).
+            On Service Fabric the default (True) pins the endpoint's certificate to
+            ``IDENTITY_SERVER_THUMBPRINT`` instead.
         imds_endpoint: IMDS host (``http://169.254.169.254``) or full token URL; overrides
             ``AZURE_POD_IDENTITY_AUTHORITY_HOST`` and App Service detection.
         retry_policy: Retries on 429, 5xx, IMDS's 404/410 and transport errors.
@@ -306,7 +362,13 @@ class ManagedIdentityClient(_Base):
 
             # A plain session: the flow does the retrying (an HTTPAdapter retry would
             # multiply it, urllib3 retrying 429/503 with Retry-After on its own).
-            self._transport = RequestsTransport(requests.Session(), verify=verify)
+            session = requests.Session()
+            if self.source.server_thumbprint and verify is True:
+                from ._pinned_session import pinned_session
+
+                session = pinned_session(self.source.endpoint, self.source.server_thumbprint)
+                verify = False  # the thumbprint pin checks the certificate instead
+            self._transport = RequestsTransport(session, verify=verify)
 
     def acquire_token_for_client(
         self, *, resource: str, claims_challenge: str | None = None

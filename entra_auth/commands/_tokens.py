@@ -41,6 +41,10 @@ def add_identity_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--managed-identity", nargs="?", const="system", metavar="ID",
                        help="app-only token from this machine's managed identity "
                             "(a user-assigned identity's client id or resource id)")
+    group.add_argument("--default-credential", action="store_true",
+                       help="the first source that works, in DefaultAzureCredential's order: "
+                            "environment, workload identity, managed identity, entra-auth "
+                            "login, Azure CLI, Azure Developer CLI [AZURE_TOKEN_CREDENTIALS]")
 
 
 def graph_url(args: argparse.Namespace) -> str:
@@ -104,6 +108,8 @@ def acquire(args: argparse.Namespace, scopes: list[str]) -> dict[str, Any]:
     """A token result for ``scopes`` (raises CliError when there is none)."""
     if getattr(args, "managed_identity", None):
         return _managed_identity(args, scopes)
+    if getattr(args, "default_credential", False):
+        return _default_credential(scopes)
     if getattr(args, "from_environment", False):
         from ..environment import from_environment
 
@@ -163,3 +169,25 @@ def _managed_identity(args: argparse.Namespace, scopes: list[str]) -> dict[str, 
     if "access_token" not in result:
         fail_from_result(result, "managed identity token request failed")
     return result
+
+
+def _default_credential(scopes: list[str]) -> dict[str, Any]:
+    import time
+
+    from ..default_credential import DefaultAzureCredential, DefaultCredentialError
+
+    try:
+        credential = DefaultAzureCredential()
+        try:
+            info = credential.get_token_info(*scopes)
+            source = credential.successful_credential
+        finally:
+            credential.close()
+    except DefaultCredentialError as exc:
+        raise CliError("no credential source could get a token (-v lists each and why)", 4,
+                       [f"{name}: {why}" for name, why in exc.attempts]) from None
+    except ValueError as exc:  # a bad AZURE_TOKEN_CREDENTIALS
+        raise CliError(str(exc), EXIT_USAGE) from None
+    return {"access_token": info.token, "token_type": info.token_type,
+            "expires_in": max(int(info.expires_on - time.time()), 0),
+            "token_source": getattr(source, "name", None)}

@@ -307,6 +307,25 @@ def _obo(
     )
 
 
+def by_user_fic(
+    ctx: ClientContext, authority: Authority, scopes: object, assertion: str, *,
+    username: str | None, user_object_id: str | None, claims_challenge: str | None = None,
+    extras: Extras = NO_EXTRAS,
+) -> Flow[dict[str, Any]]:
+    """The ``user_fic`` grant (a federated identity credential for a user's token)."""
+    from .grants import user_fic
+
+    decorated = decorate_scopes(scopes, ctx.exclude_scopes)
+    user_fic.check_arguments(assertion, username, user_object_id)  # before any request
+    metadata = yield from discover(ctx, authority)
+    return (
+        yield from user_fic.acquire(
+            ctx, metadata, assertion, decorated, username=username,
+            user_object_id=user_object_id, claims_challenge=claims_challenge, extras=extras,
+        )
+    )
+
+
 @dataclass(frozen=True)
 class SilentState:
     """What :func:`silent` found in the cache; :func:`silent_complete` continues from it."""

@@ -1,8 +1,10 @@
-"""Managed identity tokens as I/O-free flows: Azure IMDS and App Service / Functions.
+"""Managed identity tokens as I/O-free flows: every source MSAL supports.
 
 IMDS: ``GET {host}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=...`` with
 ``Metadata: true``; App Service: ``GET $IDENTITY_ENDPOINT?api-version=2019-08-01`` with
-``X-IDENTITY-HEADER``. Bounded retries on 429/5xx/transport errors; MSAL's cache layout.
+``X-IDENTITY-HEADER``; Service Fabric, Cloud Shell, Azure ML and Azure Arc (its challenge-file
+handshake) as in :mod:`.managed_identity_sources`. Bounded retries on 429/5xx/transport
+errors; MSAL's cache layout.
 """
 
 from __future__ import annotations
@@ -50,6 +52,12 @@ _ID_PARAMS: dict[str, dict[str, str]] = {
                     "ResourceId": "mi_res_id"},
 }
 
+_SOURCE_NAMES = {"imds": "IMDS", "app_service": "the App Service identity endpoint",
+                 "service_fabric": "the Service Fabric identity endpoint",
+                 "cloud_shell": "the Cloud Shell identity endpoint",
+                 "machine_learning": "the Azure ML identity endpoint",
+                 "azure_arc": "the Azure Arc identity endpoint"}
+
 
 class ManagedIdentityError(EntraAuthError, ValueError):
     """A managed identity is misconfigured, or its endpoint failed in a way we can't retry.
@@ -73,15 +81,21 @@ class IdentitySource:
     """Where managed identity tokens come from.
 
     Attributes:
-        kind: ``"imds"`` (Azure VMs, scale sets, AKS) or ``"app_service"`` (App Service,
-            Functions, Container Apps, Automation).
+        kind: ``"imds"`` (Azure VMs, scale sets, AKS), ``"app_service"`` (App Service,
+            Functions, Container Apps, Automation), ``"service_fabric"``, ``"cloud_shell"``,
+            ``"machine_learning"`` or ``"azure_arc"``.
         endpoint: The token URL without query string.
         identity_header: App Service's ``IDENTITY_HEADER`` secret (never shown in repr).
     """
 
-    kind: Literal["imds", "app_service"]
+    kind: Literal["imds", "app_service", "service_fabric", "cloud_shell",
+                  "machine_learning", "azure_arc"]
     endpoint: str
     identity_header: str | None = field(default=None, repr=False)
+    #: Service Fabric: the SHA-1 thumbprint of the identity endpoint's certificate.
+    server_thumbprint: str | None = None
+    #: Azure ML: ``DEFAULT_IDENTITY_CLIENT_ID``, the compute's own identity.
+    default_client_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +164,12 @@ def token_request(
     request_id: str,
     timeout: float | None = None,
 ) -> HttpRequest:
-    """The GET request for one token from ``source``."""
+    """The request for one token from ``source``."""
+    if source.kind not in ("imds", "app_service"):
+        from .managed_identity_sources import source_request
+
+        return source_request(source, identity, resource, request_id=request_id,
+                              timeout=timeout)
     if source.kind == "imds":
         params = {"api-version": IMDS_API_VERSION, "resource": resource}
         headers = {"Metadata": "true"}
@@ -229,7 +248,8 @@ def _throttle_key(request: HttpRequest) -> str:
     # msal's key shape for managed identity GETs: the endpoint and a hash of the parameters
     # (resource and identity; the per-request id is a header and does not count).
     endpoint, _, query = request.url.partition("?")
-    digest = hashlib.sha256(query.encode("utf-8")).hexdigest()
+    form = repr(sorted((request.form or {}).items()))  # sources that POST their parameters
+    digest = hashlib.sha256(f"{query}{form}".encode()).hexdigest()
     return f"REQ {endpoint} hash={digest} 429/5xx/Retry-After"
 
 
@@ -280,31 +300,40 @@ def obtain_token(
     clock: Callable[[], float],
     new_request_id: Callable[[], str],
     http_cache: MutableMapping[str, Any] | None = None,
+    read_arc_key: Callable[[str], str] | None = None,
 ) -> Flow[dict[str, Any]]:
     """Request one token, retrying throttling and transient failures within ``policy``.
 
     With an ``http_cache`` (msal's throttling store), a final answer that was 429, 5xx or
     carried ``Retry-After`` is remembered for that long (5 s without the header, at most an
     hour), and the same request by any client sharing the store gets it back without I/O.
+    ``read_arc_key`` reads the file an Azure Arc endpoint's challenge names (the caller's
+    I/O, after checking the path).
 
     Raises:
         ManagedIdentityUnavailableError: the endpoint could not be reached on a client's
             first request, or never answered within the retries.
+        ManagedIdentityError: an Azure Arc challenge that can't be answered.
     """
     key = _throttle_key(token_request(source, identity, resource, request_id=""))
     replayed = _replay(http_cache, key, clock())
     if replayed is not None:
         return parse_token_response(replayed, clock())
     attempt = 0
+    arc_secret: str | None = None
     while True:
         probing = not state.reachable
         request = token_request(source, identity, resource, request_id=new_request_id(),
                                 timeout=policy.probe_timeout if probing else policy.timeout)
+        if arc_secret is not None:
+            request = HttpRequest(request.method, request.url,
+                                  {**request.headers, "Authorization": f"Basic {arc_secret}"},
+                                  request.form, request.idempotent, request.timeout)
         try:
             response = yield request
         except TransportError as exc:
             if probing or attempt >= policy.max_retries:
-                where = "IMDS" if source.kind == "imds" else "the App Service identity endpoint"
+                where = _SOURCE_NAMES.get(source.kind, "the identity endpoint")
                 raise ManagedIdentityUnavailableError(
                     f"no managed identity is available: {where} at {source.endpoint} "
                     f"did not answer ({exc.kind}: {str(exc)[:120]}). Outside Azure, use "
@@ -315,6 +344,14 @@ def obtain_token(
             continue
         assert isinstance(response, HttpResponse)
         state.reachable = True
+        if source.kind == "azure_arc" and response.status_code == 401 and arc_secret is None:
+            from .managed_identity_sources import arc_challenge_path
+
+            path = arc_challenge_path(response)
+            if read_arc_key is None:
+                raise ManagedIdentityError("an Azure Arc challenge needs a key file reader")
+            arc_secret = read_arc_key(path)
+            continue
         if _retryable(source.kind, response.status_code) and attempt < policy.max_retries:
             attempt += 1
             yield Sleep(policy.delay(attempt, response.header("retry-after")))
@@ -372,6 +409,7 @@ def acquire_token(
     clock: Callable[[], float],
     new_request_id: Callable[[], str],
     http_cache: MutableMapping[str, Any] | None = None,
+    read_arc_key: Callable[[str], str] | None = None,
 ) -> Flow[dict[str, Any]]:
     """Cache first; else (or when due for refresh, or on a claims challenge) the endpoint.
 
@@ -390,7 +428,8 @@ def acquire_token(
     try:
         result = yield from obtain_token(source, identity, resource, policy=policy,
                                          state=state, clock=clock,
-                                         new_request_id=new_request_id, http_cache=http_cache)
+                                         new_request_id=new_request_id,
+                                         read_arc_key=read_arc_key, http_cache=http_cache)
     except ManagedIdentityUnavailableError:
         if cached is not None and not claims_challenge:
             return cached

@@ -21,7 +21,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import authorize, device, discovery, graph, graph_users, imds, oidc, token_endpoint
+from . import (
+    authorize,
+    device,
+    discovery,
+    graph,
+    graph_users,
+    imds,
+    mi_sources,
+    oidc,
+    token_endpoint,
+)
 from .aadsts import EntraError
 from .core import Core, Reply, Request
 from .faults import Fault
@@ -55,6 +65,10 @@ ROUTES: list[tuple[re.Pattern[str], str, Handler]] = [
     (re.compile(r"/(?:v1\.0/)?echo(?:/.*)?"), "echo", graph.echo),
     (re.compile(r"/metadata/identity/oauth2/token"), "imds", imds.imds),
     (re.compile(r"/msi/token"), "app_service", imds.app_service),
+    (re.compile(r"/servicefabric/token"), "service_fabric", mi_sources.service_fabric),
+    (re.compile(r"/cloudshell/token"), "cloud_shell", mi_sources.cloud_shell),
+    (re.compile(r"/ml/token"), "machine_learning", mi_sources.machine_learning),
+    (re.compile(r"/arc/token"), "azure_arc", mi_sources.arc),
 ]
 
 

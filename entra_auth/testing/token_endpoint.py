@@ -344,3 +344,12 @@ _GRANTS = {
     "device_code": _device_code,
     GRANT_JWT_BEARER: _on_behalf_of,
 }
+
+
+def _user_fic(core: Core, req: Request, ctx: _Ctx) -> dict[str, Any]:
+    from .user_fic import grant
+
+    return grant(core, req, ctx)
+
+
+_GRANTS["user_fic"] = _user_fic

@@ -52,7 +52,8 @@ class BlockedConnectionError(ConnectionRefusedError):
 
 
 def own_addresses() -> list[str]:
-    """This machine's non-loopback IPv4 interface addresses (read locally, no traffic)."""
+    """This machine's non-loopback interface addresses, IPv4 and global IPv6, in their
+    compressed form (read locally, no traffic)."""
     found: list[str] = []
     if sys.platform.startswith("linux"):
         import fcntl
@@ -70,6 +71,11 @@ def own_addresses() -> list[str]:
     with contextlib.suppress(OSError):
         for info in _real_getaddrinfo(socket.gethostname(), None, socket.AF_INET):
             found.append(str(info[4][0]))
+    with contextlib.suppress(OSError), open("/proc/net/if_inet6") as table:
+        for line in table:
+            fields = line.split()
+            if len(fields) > 3 and int(fields[3], 16) == 0:  # global scope
+                found.append(str(ipaddress.IPv6Address(int(fields[0], 16))))
     return sorted({a for a in found if not a.startswith("127.")})
 
 
@@ -96,6 +102,13 @@ def _loopback(host: str) -> bool:
     return ip.is_loopback
 
 
+def _compressed(host: str) -> str:
+    try:
+        return str(ipaddress.ip_address(host.split("%", 1)[0]))
+    except ValueError:
+        return host
+
+
 def allowed(family: int, address: Any) -> bool:
     """Whether a connect to ``address`` stays on this host's loopback (or a local socket)."""
     if family in _LOCAL_FAMILIES:
@@ -111,7 +124,7 @@ def allowed(family: int, address: Any) -> bool:
         return False
     if _loopback(host):
         return True
-    if _allow_own and host.split("%", 1)[0] in own_addresses():
+    if _allow_own and _compressed(host) in own_addresses():
         return True
     # A host name: every address it resolves to must be loopback.
     try:

@@ -90,3 +90,15 @@ def test_daemon_lists_users_from_the_graph_shaped_api(emu: Emulator) -> None:
     assert done.returncode == 0, done.stderr
     listing = json.loads(done.stdout.split("\n", 1)[1])
     assert ALICE in [u["userPrincipalName"] for u in listing["value"]]
+
+
+def test_default_credential_in_an_azure_core_pipeline(emu: Emulator) -> None:
+    done = _run("azure_sdk_default_credential.py", _app_env(emu), emu.echo_url)
+    assert done.returncode == 0, done.stderr
+    assert "token from: EnvironmentCredential" in done.stdout and "HTTP 200" in done.stdout
+    assert "same token: True" in done.stdout
+    assert len(emu.requests_to("token")) == 1
+    alone = _run("azure_sdk_default_credential.py", _env())  # in-process emulator, "in Azure"
+    assert alone.returncode == 0, alone.stderr
+    assert "token from: ManagedIdentityCredential" in alone.stdout
+    assert "HTTP 200" in alone.stdout

@@ -169,7 +169,7 @@ def _non_loopback_ipv6_addresses() -> list[str]:
 
 def _non_loopback_ipv4_addresses() -> list[str]:
     # Read from the interfaces, sending nothing (the network guard's helper).
-    return entra_netguard.own_addresses()
+    return [a for a in entra_netguard.own_addresses() if ":" not in a]
 
 
 # ---- asyncio listener

@@ -13,6 +13,7 @@ import asyncio
 import ssl
 import stat
 import sys
+import time
 import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,9 @@ try:
         outcome = f"no answer from the listener: {{type(exc).__name__}}"
 finally:
     browser.close()
-pathlib.Path(status).write_text(outcome)
+partial = pathlib.Path(status + ".part")
+partial.write_text(outcome)
+partial.rename(status)  # whole, at once: the test reads it while this process runs
 if mode == "stay":
     # A text browser showing the result page until its user quits it.
     deadline = time.monotonic() + 30
@@ -64,7 +67,14 @@ class WaitingBrowser:
     quit_file: Path
 
     def answered(self) -> str:
-        return self.status.read_text() if self.status.exists() else "never ran"
+        # The sign-in completes as the listener answers; the browser command records that
+        # answer a moment later, in its own process: wait for it (bounded).
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.status.exists() and self.status.read_text():
+                return self.status.read_text()
+            time.sleep(0.05)
+        return "never ran"
 
     def quit(self) -> None:
         self.quit_file.write_text("quit")

@@ -176,6 +176,7 @@ def test_identity_validation_and_source_detection() -> None:
     app_service = managed_identity_source({"IDENTITY_ENDPOINT": "http://localhost:1/msi/token",
                                            "IDENTITY_HEADER": "h"})
     assert app_service.kind == "app_service" and app_service.identity_header == "h"
-    with pytest.raises(ManagedIdentityError, match="Service Fabric"):
-        managed_identity_source({"IDENTITY_ENDPOINT": "x", "IDENTITY_HEADER": "h",
-                                 "IDENTITY_SERVER_THUMBPRINT": "t"})
+    # Service Fabric is supported since issue 16 (it used to raise ManagedIdentityError).
+    fabric = managed_identity_source({"IDENTITY_ENDPOINT": "x", "IDENTITY_HEADER": "h",
+                                      "IDENTITY_SERVER_THUMBPRINT": "t"})
+    assert fabric.kind == "service_fabric" and fabric.server_thumbprint == "t"

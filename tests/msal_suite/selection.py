@@ -39,22 +39,6 @@ EXCLUDED_FILES: dict[str, str] = {
     "tests/test_individual_cache.py": "msal.individual_cache._IndividualCache/_ExpiringMapping",
 }
 
-#: Public-API tests that fail on entra_auth for a reason tracked in another issue.
-DEFERRED: dict[str, str] = {
-    f"tests/test_application.py::{name}": (
-        "acquire_token_by_user_federated_identity_credential: not implemented yet, part of "
-        "the credential-chain issue (issue 18 point 7)")
-    for name in (
-        "TestUserFicInputValidation::test_both_user_identifiers_raises",
-        "TestUserFicInputValidation::test_empty_assertion_raises",
-        "TestUserFicInputValidation::test_no_user_identifier_raises",
-        "TestUserFicInputValidation::test_none_assertion_raises",
-        "TestUserFicInputValidation::test_reserved_scopes_rejected",
-        "TestUserFicWithClientClaims::test_client_claims_rejects_invalid_values",
-    )
-}
-
-
 def load() -> tuple[list[str], dict[str, list[str]]]:
     """(included test ids, excluded test id -> reasons) from ``classified.json``."""
     data = json.loads(CLASSIFIED.read_text(encoding="utf-8"))

@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 
 from .runner import prepare, run
-from .selection import DEFERRED, EXCLUDED_FILES, load
+from .selection import EXCLUDED_FILES, load
 
 INCLUDED, EXCLUDED = load()
-CHECKED = [test_id for test_id in INCLUDED if test_id not in DEFERRED]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +44,6 @@ def test_every_test_of_the_sdist_is_accounted_for(workdir: pathlib.Path) -> None
     classified_files = {test_id.split("::")[0] for test_id in [*INCLUDED, *EXCLUDED]}
     assert classified_files == files - set(EXCLUDED_FILES)
     assert not set(INCLUDED) & set(EXCLUDED)
-    assert set(DEFERRED) <= set(INCLUDED)
     assert all(reasons for reasons in EXCLUDED.values()), "an exclusion without a reason"
     assert len(INCLUDED) >= 40
 
@@ -56,19 +54,9 @@ def test_passes_on_msal(test_id: str, on_msal: dict[str, dict[str, Any]]) -> Non
     assert entry.get("outcome") == "passed", entry
 
 
-@pytest.mark.parametrize("test_id", CHECKED)
+@pytest.mark.parametrize("test_id", INCLUDED)
 def test_passes_on_entra_auth(test_id: str, on_entra_auth: dict[str, dict[str, Any]]) -> None:
     entry = on_entra_auth.get(test_id, {})
     assert entry.get("outcome") == "passed", entry
     internals = [i for i in entry.get("internals", []) if "discovery" not in i]
     assert internals == [], "the test reached msal internals; reclassify it"
-
-
-@pytest.mark.parametrize("test_id", sorted(DEFERRED))
-def test_deferred_tests_still_fail_for_their_reason(
-    test_id: str, on_entra_auth: dict[str, dict[str, Any]]
-) -> None:
-    # When issue 18 point 7 lands these start passing: move them to CHECKED then.
-    entry = on_entra_auth.get(test_id, {})
-    assert entry.get("outcome") == "failed"
-    assert "acquire_token_by_user_federated_identity_credential" in entry.get("error", "")

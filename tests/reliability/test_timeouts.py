@@ -118,7 +118,7 @@ def _check(outcome: Any, elapsed: float, bound: float) -> None:
         assert outcome.error == "transport_error"
     else:
         assert isinstance(outcome, dict) and outcome.get("error") == "transport_error", outcome
-        assert "timeout" in outcome["error_description"]
+        assert "timed out" in outcome["error_description"], outcome
     assert bound - 0.5 <= elapsed <= bound + 1.0, f"took {elapsed:.2f} s for a {bound} s timeout"
 
 
