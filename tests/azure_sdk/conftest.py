@@ -1,14 +1,57 @@
-"""Shared pieces for the credential-chain tests: an isolated environment, fake CLIs."""
+"""Shared pieces of the Azure SDK tests: a module-wide emulator reset per test, signed-in apps,
+an isolated environment and fake CLIs for the credential chain."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import socket
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+import entra_auth
+from entra_auth.testing import PUBLIC_CLIENT_ID, Emulator
+
+ALICE, PASSWORD = "alice@contoso.onmicrosoft.com", "alice-password"
+GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
+GRAPH_USER_READ = "https://graph.microsoft.com/User.Read"
+
+
+@pytest.fixture(scope="module")
+def _emulator() -> Iterator[Emulator]:
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(_emulator: Emulator) -> Iterator[Emulator]:
+    _emulator.reset()
+    yield _emulator
+    assert not _emulator.internal_errors
+
+
+def app_kwargs(emu: Emulator) -> dict[str, Any]:
+    return {"authority": emu.authority(), "http_client": emu.requests_session(),
+            "instance_discovery": False}
+
+
+def signed_in_app(emu: Emulator) -> entra_auth.PublicClientApplication:
+    app = entra_auth.PublicClientApplication(PUBLIC_CLIENT_ID, **app_kwargs(emu))
+    result = app.acquire_token_by_username_password(ALICE, PASSWORD, scopes=["User.Read"])
+    assert "access_token" in result
+    return app
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    part = token.split(".")[1]
+    data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return data
 
 
 def closed_loopback_url() -> str:

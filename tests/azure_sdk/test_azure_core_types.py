@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import ssl
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,40 +27,14 @@ from entra_auth.azure_credential import EntraTokenCredential, TenantNotAllowedEr
 from entra_auth.errors import InteractionRequiredError
 from entra_auth.testing import PUBLIC_CLIENT_ID, WEB_APP_ID, WEB_APP_SECRET, Emulator
 
-ALICE, PASSWORD = "alice@contoso.onmicrosoft.com", "alice-password"
-GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
-GRAPH_USER_READ = "https://graph.microsoft.com/User.Read"
-
-
-@pytest.fixture(scope="module")
-def _emulator() -> Iterator[Emulator]:
-    with Emulator() as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(_emulator: Emulator) -> Iterator[Emulator]:
-    _emulator.reset()
-    yield _emulator
-    assert not _emulator.internal_errors
-
-
-def app_kwargs(emu: Emulator) -> dict[str, Any]:
-    return {"authority": emu.authority(), "http_client": emu.requests_session(),
-            "instance_discovery": False}
-
-
-def signed_in_app(emu: Emulator) -> entra_auth.PublicClientApplication:
-    app = entra_auth.PublicClientApplication(PUBLIC_CLIENT_ID, **app_kwargs(emu))
-    result = app.acquire_token_by_username_password(ALICE, PASSWORD, scopes=["User.Read"])
-    assert "access_token" in result
-    return app
-
-
-def claims_of(token: str) -> dict[str, Any]:
-    part = token.split(".")[1]
-    data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    return data
+from .conftest import (
+    ALICE,
+    GRAPH_DEFAULT,
+    GRAPH_USER_READ,
+    app_kwargs,
+    claims_of,
+    signed_in_app,
+)
 
 
 def test_tokens_are_azure_cores_own_types(emu: Emulator) -> None:

@@ -17,8 +17,8 @@ from entra_auth import aio
 from entra_auth.azure_credential import AccessTokenInfo, EntraTokenCredential
 from entra_auth.testing import PUBLIC_CLIENT_ID, WEB_APP_ID, WEB_APP_SECRET, Emulator
 
-ALICE, PASSWORD = "alice@contoso.onmicrosoft.com", "alice-password"
-GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
+from .conftest import ALICE, GRAPH_DEFAULT, PASSWORD
+
 COMPLETION = {
     "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "gpt-4o",
     "choices": [{"index": 0, "finish_reason": "stop",
@@ -64,19 +64,6 @@ def stub() -> Iterator[Stub]:
     server = Stub()
     yield server
     server.close()
-
-
-@pytest.fixture(scope="module")
-def _emulator() -> Iterator[Emulator]:
-    with Emulator() as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(_emulator: Emulator) -> Iterator[Emulator]:
-    _emulator.reset()
-    yield _emulator
-    assert not _emulator.internal_errors
 
 
 def confidential(emu: Emulator) -> entra_auth.ConfidentialClientApplication:
