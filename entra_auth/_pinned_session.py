@@ -38,10 +38,21 @@ def pinned_session(url: str, thumbprint: str) -> Any:
             super().cert_verify(conn, url, False, cert)  # type: ignore[no-untyped-call]
             conn.assert_fingerprint = digest
 
-    session = requests.Session()
     origin = re.match(r"^https://[^/?#]+", url)
     if origin is None:
         raise ValueError("the Service Fabric identity endpoint must be an https URL")
-    session.mount(origin.group(0) + "/", PinnedAdapter())
-    session.verify = False  # for this origin the pin decides; nothing else is mounted
+    pinned_origin = origin.group(0)
+
+    class RefusingAdapter(HTTPAdapter):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            # verify=False below holds for the pinned origin only: a redirect or a request
+            # anywhere else is refused rather than sent unverified.
+            raise requests.ConnectionError(
+                f"this session reaches only {pinned_origin}, not {request.url}")
+
+    session = requests.Session()
+    session.mount("https://", RefusingAdapter())
+    session.mount("http://", RefusingAdapter())
+    session.mount(pinned_origin + "/", PinnedAdapter())  # the longest prefix wins
+    session.verify = False  # for the pinned origin the pin decides (see RefusingAdapter)
     return session
