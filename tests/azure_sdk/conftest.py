@@ -9,7 +9,6 @@ import os
 import socket
 import stat
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +22,11 @@ GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
 GRAPH_USER_READ = "https://graph.microsoft.com/User.Read"
 
 
-@pytest.fixture(scope="module")
-def _emulator() -> Iterator[Emulator]:
-    with Emulator() as emu:
-        yield emu
-
-
 @pytest.fixture
-def emu(_emulator: Emulator) -> Iterator[Emulator]:
-    _emulator.reset()
-    yield _emulator
-    assert not _emulator.internal_errors
+def emu(entra_emulator: Emulator) -> Emulator:
+    """The plugin's emulator: shared by the session, reset for each test, and the test fails
+    if the emulator hit an internal error."""
+    return entra_emulator
 
 
 def app_kwargs(emu: Emulator) -> dict[str, Any]:
