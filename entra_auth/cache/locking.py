@@ -18,7 +18,9 @@ from types import TracebackType
 from ..errors import CacheError
 from ._fs_safety import O_NOFOLLOW, symlink_refusal
 
-__all__ = ["FileLock", "forget_in_children", "open_lock_file", "track_in_parent"]
+__all__ = [
+    "FileLock", "forget_in_children", "open_lock_file", "open_tracked_lock", "track_in_parent",
+]
 
 # Descriptors whose locks belong to this process. flock and OFD locks belong to an open file
 # description, which a fork() shares with the child: a child that kept the descriptor would
@@ -59,6 +61,24 @@ def open_lock_file(path: str, flags: int) -> int:
     Every lock file the caches use is opened here, so checks on the path belong here too.
     """
     return os.open(path, flags | getattr(os, "O_CLOEXEC", 0) | O_NOFOLLOW, 0o600)
+
+def open_tracked_lock(path: str) -> int:
+    """Open (creating it 0600) a lock file this process will lock, tracked for fork().
+
+    Raises:
+        CacheError: ``cache_unsafe_path`` for a symlink planted at ``path`` (never followed:
+            ``open_lock_file`` adds ``O_NOFOLLOW``), else ``cache_lock_failed``.
+    """
+    try:
+        return track_in_parent(open_lock_file(path, os.O_RDWR | os.O_CREAT))
+    except OSError as exc:
+        refusal = symlink_refusal(path, exc)
+        if refusal is not None:
+            raise refusal from None
+        raise CacheError(
+            "cache_lock_failed", f"cannot open the lock file {path}: {exc.strerror}"
+        ) from None
+
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -123,17 +143,10 @@ class FileLock:
         if not self._thread_lock.acquire(timeout=self.timeout):
             raise self._timeout_error()
         try:
-            # open_lock_file adds O_NOFOLLOW: a symlink planted here must not make us create
-            # or lock its target
-            fd = track_in_parent(open_lock_file(self.path, os.O_RDWR | os.O_CREAT))
-        except OSError as exc:
+            fd = open_tracked_lock(self.path)
+        except CacheError:
             self._thread_lock.release()
-            refusal = symlink_refusal(self.path, exc)
-            if refusal is not None:
-                raise refusal from None
-            raise CacheError(
-                "cache_lock_failed", f"cannot open the lock file {self.path}: {exc.strerror}"
-            ) from None
+            raise
         delay = 0.0005
         while not _try_lock(fd):
             remaining = deadline - time.monotonic()

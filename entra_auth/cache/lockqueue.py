@@ -20,7 +20,7 @@ import threading
 import time
 
 from ..errors import CacheError
-from .locking import FileLock, forget_in_children, open_lock_file, track_in_parent
+from .locking import FileLock, forget_in_children, open_tracked_lock, track_in_parent
 
 __all__ = ["QueueLock", "queue_lock_supported"]
 
@@ -126,12 +126,10 @@ class QueueLock:
         if not self._thread_lock.acquire(timeout=self.timeout):
             raise self._timeout_error()
         try:
-            fd = track_in_parent(open_lock_file(self.path, os.O_RDWR | os.O_CREAT))
-        except OSError as exc:
+            fd = open_tracked_lock(self.path)
+        except CacheError:
             self._thread_lock.release()
-            raise CacheError(
-                "cache_lock_failed", f"cannot open the lock file {self.path}: {exc.strerror}"
-            ) from None
+            raise
         try:
             self._wait_for_turn(fd, deadline)
         except BaseException:
