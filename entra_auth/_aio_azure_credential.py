@@ -20,7 +20,7 @@ from .azure_credential import (
     AccessTokenInfo,
     TokenRequestOptions,
     _CredentialCore,
-    _options,
+    token_request_options,
 )
 from .errors import EntraAuthError
 
@@ -81,7 +81,7 @@ class EntraTokenCredential:
     ) -> AccessToken:
         """Get an access token (see the sync ``get_token``)."""
         info = await self.get_token_info(
-            *scopes, options=_options(claims, tenant_id, enable_cae))
+            *scopes, options=token_request_options(claims, tenant_id, enable_cae))
         token: AccessToken = access_token(info.token, info.expires_on)
         return token
 

@@ -18,6 +18,7 @@ from .azure_credential import (
     TenantNotAllowedError,
     TokenRequestOptions,
     allowed_tenants,
+    token_request_options,
 )
 from .errors import CredentialUnavailableError, EntraAuthError
 from .protocol.authority import check_tenant_id
@@ -96,7 +97,8 @@ class SourceCredential:
             EntraAuthError: The source failed (with azure-core installed, also a
                 ``ClientAuthenticationError``).
         """
-        info = self.get_token_info(*scopes, options=_options(claims, tenant_id, enable_cae))
+        options = token_request_options(claims, tenant_id, enable_cae)
+        info = self.get_token_info(*scopes, options=options)
         token: AccessToken = access_token(info.token, info.expires_on)
         return token
 
@@ -133,11 +135,3 @@ def unavailable(message: str) -> CredentialUnavailableError:
     """A :class:`CredentialUnavailableError` (converted by ``get_token_info``)."""
     return CredentialUnavailableError(message)
 
-
-def _options(claims: str | None, tenant_id: str | None, enable_cae: bool) -> TokenRequestOptions:
-    options: TokenRequestOptions = {"enable_cae": enable_cae}
-    if claims:
-        options["claims"] = claims
-    if tenant_id:
-        options["tenant_id"] = tenant_id
-    return options

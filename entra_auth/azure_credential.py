@@ -339,7 +339,8 @@ class EntraTokenCredential:
             TenantNotAllowedError: ``tenant_id`` is not an allowed tenant (nothing was sent).
             ValueError: ``tenant_id`` is not a tenant id or domain.
         """
-        info = self.get_token_info(*scopes, options=_options(claims, tenant_id, enable_cae))
+        options = token_request_options(claims, tenant_id, enable_cae)
+        info = self.get_token_info(*scopes, options=options)
         token: AccessToken = access_token(info.token, info.expires_on)
         return token
 
@@ -377,7 +378,9 @@ class EntraTokenCredential:
         self.close()
 
 
-def _options(claims: str | None, tenant_id: str | None, enable_cae: bool) -> TokenRequestOptions:
+def token_request_options(claims: str | None, tenant_id: str | None,
+                          enable_cae: bool) -> TokenRequestOptions:
+    """azure-core's ``get_token_info`` options for ``get_token``'s keyword arguments."""
     options: TokenRequestOptions = {"enable_cae": enable_cae}
     if claims:
         options["claims"] = claims

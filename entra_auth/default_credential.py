@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ._credential_base import SourceCredential, unavailable
-from .azure_credential import AccessTokenInfo
+from .azure_credential import AccessTokenInfo, token_request_options
 from .errors import CredentialUnavailableError, EntraAuthError
 
 __all__ = ["TOKEN_CREDENTIALS_ENV", "ChainedCredential", "DefaultAzureCredential",
@@ -75,11 +75,7 @@ class ChainedCredential(SourceCredential):
 
     def _token_info(self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None,
                     enable_cae: bool) -> AccessTokenInfo:
-        options: dict[str, Any] = {"enable_cae": enable_cae}
-        if claims:
-            options["claims"] = claims
-        if tenant_id:
-            options["tenant_id"] = tenant_id
+        options = token_request_options(claims, tenant_id, enable_cae)
         chosen = self._successful
         if chosen is not None:
             return _ask(chosen, scopes, options)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ._credential_base import SourceCredential, make_info, single_resource, unavailable
-from .azure_credential import AccessTokenInfo
+from .azure_credential import AccessTokenInfo, token_request_options
 from .environment import (
     AUTHORITY_HOST,
     CLIENT_ID,
@@ -72,11 +72,7 @@ class _AppCredential(SourceCredential):
 
     def _token_info(self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None,
                     enable_cae: bool) -> AccessTokenInfo:
-        options: dict[str, Any] = {"enable_cae": enable_cae}
-        if claims:
-            options["claims"] = claims
-        if tenant_id:
-            options["tenant_id"] = tenant_id
+        options = token_request_options(claims, tenant_id, enable_cae)
         info: AccessTokenInfo = self._credential(enable_cae).get_token_info(
             *scopes, options=options)
         return info
