@@ -14,6 +14,7 @@ client-credentials form shape to each in alternating rounds; medians of tokens/s
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -67,14 +68,24 @@ def _self_signed(directory: str) -> tuple[str, str]:
     return cert_path, key_path
 
 
+def _install_once(npm: str) -> None:
+    """npm install, once: the test command runs several interpreters' suites at the same time,
+    and two installs into one node_modules would let one start a half-installed provider."""
+    marker = NODE_DIR / "node_modules" / ".entra-auth-installed"
+    with open(NODE_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not marker.exists():
+            subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=NODE_DIR,
+                           check=True, stdout=subprocess.DEVNULL)
+            marker.write_text("installed\n")
+
+
 def start_oidc_provider() -> tuple[subprocess.Popen[str], str, dict[str, str], str]:
     """(process, token URL, form, CA bundle) of a running oidc-provider."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         raise RuntimeError("node and npm are needed for the oidc-provider comparison")
-    if not (NODE_DIR / "node_modules" / "oidc-provider").is_dir():
-        subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True,
-                       stdout=subprocess.DEVNULL)
+    _install_once(npm)
     cert, key = _self_signed(tempfile.mkdtemp())
     port = _free_port()
     proc = subprocess.Popen([node, "oidc_provider_server.mjs", str(port), cert, key, CLIENT_ID,
