@@ -1,18 +1,86 @@
-"""The exception tree of entra_auth's own APIs (adapters, caches, emulator, CLI).
+"""The exception tree: every exception class entra_auth raises to its callers, and where it lives.
 
-The MSAL-compatible methods keep MSAL's contract: they return error dicts and raise
-``ValueError`` for client-side misuse. Everything else raises from this tree::
+The MSAL-compatible methods keep MSAL's contract: they return error dicts, and raise
+``ValueError`` for client-side misuse and ``IdTokenError`` (a ``RuntimeError``) for an id_token
+that fails a check. Everything else raises from this tree. A node line gives the class, its
+further bases as ``(+Base)``, and the module that defines it (under ``entra_auth.``); the line
+below says when it is raised. Catch them by the defining module, or from ``entra_auth``
+(``entra_auth.__all__``), ``entra_auth.web`` or ``entra_auth.testing``::
 
-    EntraAuthError                  error, error_description, correlation_id, claims
-    ├── TokenRequestError           the identity provider answered with an error
-    │   └── InteractionRequiredError   a user must sign in (interaction_required, no account,
-    │                                  a claims challenge that silent acquisition can't meet)
-    ├── ProtocolError               a reply we could not understand (malformed, truncated, HTML)
-    ├── TransportFailure            the request did not complete (connect, timeout, reset)
-    ├── CredentialUnavailableError  a credential has nothing to try here (a chain moves on)
-    └── CacheError                  a cache could not be read, decrypted, locked or written
+    Exception
+    ├── EntraAuthError                                errors
+    │   │     base of our own errors: error, error_description, correlation_id, claims, result
+    │   ├── TokenRequestError                         errors
+    │   │   │     the identity provider refused a token request
+    │   │   └── InteractionRequiredError              errors
+    │   │         a user must sign in (no account, interaction_required, a claims challenge
+    │   │         that silent acquisition can't meet)
+    │   ├── ProtocolError                             errors
+    │   │     a reply we could not understand (malformed, truncated, HTML)
+    │   ├── TransportFailure                          errors
+    │   │     the request did not complete (connection refused or reset, timeout, TLS)
+    │   ├── CredentialUnavailableError                errors
+    │   │   │     a credential has nothing to try here, so a chain moves on
+    │   │   └── DefaultCredentialError                default_credential
+    │   │         no source of DefaultAzureCredential's chain had a token (``attempts``)
+    │   ├── CacheError                                errors
+    │   │     a token cache could not be read, decrypted, locked or written
+    │   ├── ManagedIdentityError (+ValueError)        protocol.managed_identity
+    │   │   │     a managed identity is misconfigured, or its endpoint failed for good
+    │   │   └── ManagedIdentityUnavailableError       protocol.managed_identity
+    │   │         no managed identity endpoint answers here
+    │   ├── EnvironmentConfigError (+ValueError)      environment
+    │   │     the environment does not describe one usable credential (``missing``, ...)
+    │   ├── UnsafeDestinationError                    adapters.policy
+    │   │     a bearer token would have gone where it must not; nothing was sent
+    │   ├── TenantNotAllowedError                     azure_credential
+    │   │     get_token named a tenant the credential may not get tokens for
+    │   └── WebAuthError                              web.errors
+    │       │     a protected web API refuses a request (``status_code``, ``response()``)
+    │       ├── MissingTokenError                     web.errors
+    │       │     401: the request carried no bearer token
+    │       ├── InvalidTokenError                     web.errors
+    │       │     401: malformed, expired, badly signed, or not for this API
+    │       ├── InsufficientScopeError                web.errors
+    │       │     403: a valid token without an accepted scope or app role
+    │       └── ClaimsChallengeError                  web.errors
+    │             401: a downstream API wants claims only the caller's app can get
+    ├── ValueError
+    │   ├── MalformedChallengeError                   protocol.www_authenticate
+    │   │     a ``WWW-Authenticate`` value that does not parse
+    │   └── ConfigError                               testing.config
+    │         an emulator configuration is malformed or inconsistent
+    ├── RuntimeError
+    │   └── IdTokenError                              protocol.id_token
+    │         an id_token failed a check (malformed, nonce mismatch, too old for max_age)
+    └── SignInError                                   testing.user_agent
+          the emulator's scripted browser could not complete a sign-in
 
-Messages never contain tokens, secrets, codes or assertions.
+With azure-core installed, the Azure SDK credentials raise these as classes of the same name that
+also derive from azure-core's ``ClientAuthenticationError`` (azure-identity's
+``CredentialUnavailableError`` for the unavailable ones), so Azure SDK code catches them too.
+
+Internal exceptions never reach a caller: the library catches each and turns it into a value
+(an error dict, an HTTP reply, an exit code). Those in private modules (``_name.py``) and the
+flow vocabulary (``protocol.messages``: a driver throws them into a flow) are not listed; the
+others are::
+
+    Exception
+    ├── FlowError                                     protocol.context
+    │     ends a flow with an error dict (app_flows.guard returns it)
+    ├── ValueError
+    │   └── RequestTooLarge                           interactive.loopback_core
+    │         the loopback listener answers 400 to an oversized or malformed request
+    ├── EntraError                                    testing.aadsts
+    │     the emulator answers with an Entra error reply
+    ├── TokenInvalid                                  testing.tokens
+    │     the emulator refuses a token it was shown
+    └── Denied                                        testing.graph
+          the emulator's Graph API refuses a request
+
+``tests/test_exception_tree.py`` checks both trees against the package: every exception class
+in a public module appears with its module and bases. Messages never contain tokens, secrets,
+codes or assertions.
 """
 
 from __future__ import annotations
