@@ -81,17 +81,24 @@ def read_layers(doc: str | None = None) -> list[Layer]:
 
 @dataclass(frozen=True)
 class ThirdPartyRule:
-    files: list[str]
+    files: list[str]  # files and packages ("protocol/"), or whole layers (by name)
     forbidden: frozenset[str]
     except_files: frozenset[str]
+    layers: frozenset[str] = frozenset()
 
 
 def read_third_party_rules(doc: str | None = None) -> list[ThirdPartyRule]:
-    """The "Third-party imports" table: | Files | Must not import | Except |."""
-    return [
-        ThirdPartyRule(_code(files), frozenset(_code(forbidden)), frozenset(_code(except_)))
-        for files, forbidden, except_ in doc_table(("Files", "Must not import", "Except"), doc)
-    ]
+    """The "Third-party imports" table: | Files | Must not import | Except |.
+
+    A Files cell names `files` and packages, and layers by their plain names.
+    """
+    rules = []
+    for files, forbidden, except_ in doc_table(("Files", "Must not import", "Except"), doc):
+        words = re.sub(r"`[^`]+`", "", files)
+        layers = frozenset(w.strip() for w in words.split(",") if w.strip())
+        rules.append(ThirdPartyRule(_code(files), frozenset(_code(forbidden)),
+                                    frozenset(_code(except_)), layers))
+    return rules
 
 
 def read_known_exceptions(doc: str | None = None) -> set[tuple[str, str]]:
@@ -196,17 +203,24 @@ def layer_violations(layers: list[Layer]) -> dict[tuple[str, str], str]:
     return found
 
 
-def third_party_violations(rules: list[ThirdPartyRule]) -> dict[tuple[str, str], str]:
+def third_party_violations(
+    rules: list[ThirdPartyRule], layers: list[Layer] | None = None
+) -> dict[tuple[str, str], str]:
+    """(file, module) -> why, for every import the "Third-party imports" table forbids."""
     found = {}
     for file in package_files():
+        layer = owner(file, layers if layers is not None else LAYERS)
         for rule in rules:
-            if not any(covers(f, file) for f in rule.files) or file in rule.except_files:
+            named = any(covers(f, file) for f in rule.files) or (
+                layer is not None and layer.name in rule.layers)
+            if not named or file in rule.except_files:
                 continue
             for imp in imports_of(file):
                 if not imp.internal and imp.target in rule.forbidden:
+                    what = ", ".join([*rule.files, *sorted(rule.layers)])
                     found[(file, imp.target)] = (
-                        f"{file}:{imp.line}: `{imp.text}`: {', '.join(rule.files)} must not "
-                        f"import {imp.target} (docs/architecture.md, Third-party imports)")
+                        f"{file}:{imp.line}: `{imp.text}`: {what} must not import "
+                        f"{imp.target} (docs/architecture.md, Third-party imports)")
     return found
 
 
@@ -274,6 +288,10 @@ def test_the_checker_reads_every_kind_of_import() -> None:
     assert "protocol/context.py" in nested  # from ..context import ...
     rule = ThirdPartyRule(["cache/"], frozenset({"time"}), frozenset({"cache/file_cache.py"}))
     timed = {file for file, _ in third_party_violations([rule])}
+    by_layer = ThirdPartyRule([], frozenset({"time"}), frozenset({"cache/file_cache.py"}),
+                              frozenset({"cache"}))
+    in_layer = third_party_violations([by_layer], [Layer("cache", ["cache/"])])
+    assert {file for file, _ in in_layer} == timed
     expected = {f for f in package_files() if f.startswith("cache/") and f != "cache/file_cache.py"
                 and any(imp.target == "time" for imp in imports_of(f))}
     assert timed == expected and timed
