@@ -244,6 +244,16 @@ def test_every_file_of_the_package_is_in_exactly_one_layer() -> None:
             assert (PACKAGE / path).is_file(), f"{layer.name} may import {path}: no such file"
 
 
+def test_the_other_tables_name_files_that_exist() -> None:
+    named = {f for rule in read_third_party_rules() for f in [*rule.files, *rule.except_files]}
+    named |= {file for file, _ in read_known_exceptions()}
+    missing = sorted(f for f in named if not (PACKAGE / f).exists())
+    assert missing == [], f"docs/architecture.md names files that are not there: {missing}"
+    layer_names = {layer.name for layer in LAYERS}
+    for rule in read_third_party_rules():
+        assert rule.layers <= layer_names, f"unknown layers in {rule}"
+
+
 def test_every_package_and_top_level_module_is_named_in_the_layers_table() -> None:
     # A new package or top-level module gets its own line (it is not swept into a layer).
     members = {m for layer in LAYERS for m in layer.members}
