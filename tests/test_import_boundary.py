@@ -52,6 +52,11 @@ def _code(cell: str) -> list[str]:
     return re.findall(r"`([^`]+)`", cell)
 
 
+def _paths(cell: str) -> list[str]:
+    """The `backticked` files (``x.py``) and packages (``x/``) of a cell; prose may name more."""
+    return [item for item in _code(cell) if item.endswith((".py", "/"))]
+
+
 @dataclass
 class Layer:
     name: str
@@ -69,9 +74,9 @@ def read_layers(doc: str | None = None) -> list[Layer]:
     """The "Layers" table: | Layer | Files | May import |."""
     layers = []
     for name, files, may in doc_table(("Layer", "Files", "May import"), doc):
-        layer = Layer(name.strip("*"), _code(files))
+        layer = Layer(name.strip("*"), _paths(files))
         text = re.sub(r"`[^`]+`", "", may)
-        layer.may_import_files = set(_code(may))
+        layer.may_import_files = set(_paths(may))
         layer.anything = "anything" in text.split()
         words = {w.strip() for w in re.split(r"[,;]", text) if w.strip()}
         layer.may_import = words - {"anything", "nothing", "(lazily)"}
@@ -96,15 +101,15 @@ def read_third_party_rules(doc: str | None = None) -> list[ThirdPartyRule]:
     for files, forbidden, except_ in doc_table(("Files", "Must not import", "Except"), doc):
         words = re.sub(r"`[^`]+`", "", files)
         layers = frozenset(w.strip() for w in words.split(",") if w.strip())
-        rules.append(ThirdPartyRule(_code(files), frozenset(_code(forbidden)),
-                                    frozenset(_code(except_)), layers))
+        rules.append(ThirdPartyRule(_paths(files), frozenset(_code(forbidden)),
+                                    frozenset(_paths(except_)), layers))
     return rules
 
 
 def read_known_exceptions(doc: str | None = None) -> set[tuple[str, str]]:
     """The "Known exceptions" table: | File | Imports | Why, and what would fix it |."""
     rows = doc_table(("File", "Imports", "Why, and what would fix it"), doc)
-    return {(_code(file)[0], _code(imports)[0]) for file, imports, _ in rows}
+    return {(_paths(file)[0], _code(imports)[0]) for file, imports, _ in rows}
 
 
 def owner(path: str, layers: list[Layer]) -> Layer | None:
