@@ -6,7 +6,7 @@ See docs/cache.md. ``TokenCache`` and ``SerializableTokenCache`` are drop-ins fo
 from __future__ import annotations
 
 from .schema import AuthorityType, CredentialType, compute_ext_cache_key
-from .serializable import SerializableTokenCache
+from .serializable_cache import SerializableTokenCache
 from .token_cache import TokenCache
 
 __all__ = [

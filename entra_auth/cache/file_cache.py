@@ -2,7 +2,7 @@
 
 Reads re-load the file only when a ``stat`` says it changed; writes queue on ``<path>.lock``,
 take msal-extensions' ``<path>.lockfile``, re-load, apply the change and replace the file
-atomically (temp file, fsync, rename). See :mod:`entra_auth.cache.writelock`.
+atomically (temp file, fsync, rename). See :mod:`entra_auth.cache.file_cache_lock`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from collections.abc import Callable
 from ..errors import CacheError
 from ._fs_safety import ensure_private_directory, open_nofollow
 from .encryption import CacheEncryption, is_encrypted
-from .lockfile import remove_dead_private_files
-from .serializable import SerializableTokenCache
-from .serialization import Memo, dumps
-from .writelock import CacheWriteLock
+from .file_cache_lock import CacheWriteLock
+from .json_format import Memo, dumps
+from .msal_extensions_lock import remove_dead_private_files
+from .serializable_cache import SerializableTokenCache
 
 __all__ = ["FileTokenCache"]
 

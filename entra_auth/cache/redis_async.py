@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import CacheError
 from ..protocol.grants.on_behalf_of import assertion_hash
-from .partitioned import Change
+from .partitioned_cache import Change
 from .redis_cache import (
     RedisBackedCache,
     _text,

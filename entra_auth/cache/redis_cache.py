@@ -14,8 +14,8 @@ from typing import Any
 
 from ..errors import CacheError
 from .encryption import CacheEncryption
-from .partitioned import Change, PartitionedTokenCache
-from .partitions import LIST_SCRIPT, READ_SCRIPT, WRITE_SCRIPT, PartitionCodec, expired_fields
+from .partition_codec import LIST_SCRIPT, READ_SCRIPT, WRITE_SCRIPT, PartitionCodec, expired_fields
+from .partitioned_cache import Change, PartitionedTokenCache
 from .token_cache import TokenCache
 
 __all__ = ["RedisTokenCache"]

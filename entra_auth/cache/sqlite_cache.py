@@ -19,9 +19,9 @@ from typing import Any
 from ..errors import CacheError
 from ._fs_safety import O_NOFOLLOW, ensure_private_directory, symlink_refusal
 from .encryption import CacheEncryption
-from .lockqueue import QueueLock
-from .partitioned import Change, PartitionedTokenCache
-from .partitions import PartitionCodec
+from .partition_codec import PartitionCodec
+from .partitioned_cache import Change, PartitionedTokenCache
+from .queue_lock import QueueLock
 from .redis_cache import Mirror, adopt_reply, plan_writes
 from .token_cache import TokenCache
 

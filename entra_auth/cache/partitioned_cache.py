@@ -10,9 +10,9 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from .partitions import PartitionCodec, expired_fields
+from .entry_store import norm
+from .partition_codec import PartitionCodec, expired_fields
 from .schema import CredentialType, Entry, build_entries, lowered
-from .store import norm
 from .token_cache import TokenCache
 
 __all__ = ["Change", "PartitionedTokenCache"]
