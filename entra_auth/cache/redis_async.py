@@ -2,8 +2,9 @@
 
 The protocol core reads the cache synchronously, so this cache serves reads from partitions
 loaded beforehand and sends writes after the call. ``entra_auth.aio`` applications do both
-around each method (:meth:`AsyncRedisTokenCache._around_call`); ``async with cache.using(...)``
-does it by hand.
+around each method (the :class:`~entra_auth.cache.backend.AsyncCacheIO` protocol,
+:meth:`AsyncRedisTokenCache.around_call_async`); ``async with cache.using(...)`` does it by
+hand.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from ..errors import CacheError
 from ..protocol.grants.on_behalf_of import assertion_hash
+from .backend import CallReads
 from .partitioned_cache import Change
 from .redis_cache import (
     RedisBackedCache,
@@ -191,27 +193,17 @@ class AsyncRedisTokenCache(RedisBackedCache):
         """
         return self._scope(list(keys) + self.partition_keys(**inputs))
 
-    def _around_call(
-        self,
-        *,
-        all_users: bool = False,
-        all_tenants_of: str | None = None,
-        **inputs: Any,
+    def around_call_async(
+        self, reads: CallReads
     ) -> contextlib.AbstractAsyncContextManager[AsyncRedisTokenCache]:
-        """The async cache protocol of :mod:`entra_auth.aio`: load what a call reads, flush after.
+        """The :class:`~entra_auth.cache.backend.AsyncCacheIO` step of :mod:`entra_auth.aio`.
 
-        ``inputs`` are :meth:`partition_keys`' (what the call knows: account, client, tenant,
-        assertion); ``all_users`` also loads every user partition under the prefix (from the
-        user index sets, for ``get_accounts``), ``all_tenants_of`` every app partition of that
-        client (from its index, for ``remove_tokens_for_client``). With no inputs nothing is
-        read; writes are flushed.
+        Loads what the call reads (the index sets ``reads`` names first, then every partition
+        in one pipelined round trip), and flushes the call's writes on exit, as :meth:`using`
+        does. ``CallReads()`` reads nothing and flushes.
         """
-        indexes = []
-        if all_users:
-            indexes += self._codec.user_indexes()
-        if all_tenants_of:
-            indexes.append(self._codec.app_index(all_tenants_of))
-        return self._scope(self.partition_keys(**inputs), indexes)
+        keys, indexes = self._read_keys(reads)
+        return self._scope(keys, indexes)
 
     @contextlib.asynccontextmanager
     async def _scope(
