@@ -143,7 +143,8 @@ class ClientApplication(AppCore):
         """Forget an account's tokens and entries (see the sync ``remove_account``)."""
         await self._cached(
             lambda: self._run(app_flows.remove_account(self._ctx, self.authority, account)),
-            CallReads(client_id=self.client_id, home_account_id=_home_of(account)))
+            CallReads(home_account_id=_home_of(account), client_id=self.client_id,
+                      app_metadata=True))
 
     # -- authorization code ----------------------------------------------------------------
 
@@ -276,12 +277,14 @@ class ClientApplication(AppCore):
             return await self._silent(
                 chosen, scopes, account, force_refresh, claims_challenge, extras)
         home = _home_of(account)
-        # account=None looks for the app's own token (the app partition of the realm)
-        tenant = None if home or account is not None else await self._realm(chosen)
+        # Discovered first (once), so that the cached-token check runs before any refresh;
+        # account=None looks for the app's own token (the app partition of the realm).
+        realm = await self._realm(chosen)
+        tenant = None if home or account is not None else realm
         return await self._cached(
             lambda: self._silent(
                 chosen, scopes, account, force_refresh, claims_challenge, extras),
-            CallReads(client_id=self.client_id, home_account_id=home, tenant=tenant))
+            CallReads(home_account_id=home, client_id=self.client_id, tenant=tenant))
 
     async def _silent(
         self,
@@ -298,10 +301,11 @@ class ClientApplication(AppCore):
         )
         if hit is not None:
             return hit
-        return await self._run(app_flows.silent(
+        # A refresh also reads the app's metadata (its FOCI family).
+        return await self._cached(lambda: self._run(app_flows.silent(
             self._ctx, chosen, scopes, account,
             force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
-        ))
+        )), CallReads(client_id=self.client_id, app_metadata=True))
 
     # -- other grants ----------------------------------------------------------------------
 
@@ -459,7 +463,7 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         reject_unknown_kwargs("acquire_token_on_behalf_of", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         reads = WRITES_ONLY if self._cache_io is None else CallReads(
-            client_id=self.client_id, user_assertion_hash=assertion_hash(user_assertion))
+            user_assertion_hash=assertion_hash(user_assertion))
         return self._result(await self._cached(
             lambda: self._run(app_flows.obo(
                 self._ctx, self.authority, user_assertion, scopes, claims_challenge,

@@ -31,26 +31,28 @@ class CallReads:
     """What one application call may read from its token cache: the part a backend loads.
 
     Every field is optional; a call names what it knows. A backend may load more than asked
-    (a whole-file cache loads everything), never less: a partition not loaded reads as empty
-    for a backend that can't read in the middle of a call. ``CallReads()`` (nothing named)
-    is a call that only writes (a sign-in storing new tokens).
+    (a whole-file cache loads everything), never less: a backend that can't read in the
+    middle of a call serves what it did not load as empty (a cache miss). ``CallReads()``
+    (nothing named) is a call that only writes, e.g. a sign-in storing new tokens.
 
     Attributes:
-        client_id: the application: its AppMetadata entry (the FOCI family), and with
-            ``tenant`` its own (client credentials) tokens in that tenant.
-        tenant: the tenant (realm) of the app-only tokens to load, with ``client_id``.
         home_account_id: one user's access, refresh and ID tokens and account entries.
+        client_id: the application; needed by ``tenant`` and ``app_metadata``.
+        tenant: the application's own (client credentials) tokens in this tenant (realm).
+        app_metadata: the application's AppMetadata entry (its FOCI family), which a
+            refresh reads.
         user_assertion_hash: the tokens got on behalf of one incoming token, by its hash
             (base64url SHA-256, as cached in ``user_assertion_hash``; never the token).
-        all_accounts: every user's account entries (``get_accounts()``): costs what the
+        all_accounts: every user's account entries (``get_accounts()``); costs what the
             number of users costs.
         all_app_tokens_of: a client id: its app-only tokens in every tenant
             (``remove_tokens_for_client()``).
     """
 
+    home_account_id: str | None = None
     client_id: str | None = None
     tenant: str | None = None
-    home_account_id: str | None = None
+    app_metadata: bool = False
     user_assertion_hash: str | None = None
     all_accounts: bool = False
     all_app_tokens_of: str | None = None

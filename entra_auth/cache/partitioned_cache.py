@@ -100,10 +100,10 @@ class PartitionedTokenCache(TokenCache):
         keys = []
         if reads.home_account_id:
             keys.append(codec.user_key(reads.home_account_id))
-        if reads.client_id:
+        if reads.client_id and reads.tenant:
+            keys.append(codec.app_key(reads.client_id, reads.tenant))
+        if reads.client_id and reads.app_metadata:
             keys.append(codec.metadata_key(reads.client_id))
-            if reads.tenant:
-                keys.append(codec.app_key(reads.client_id, reads.tenant))
         if reads.user_assertion_hash:
             keys.append(codec.obo_key(reads.user_assertion_hash))
         indexes = []
