@@ -273,7 +273,13 @@ class ClientApplication(AppCore):
         reject_unknown_kwargs("acquire_token_silent_with_error", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         chosen = self._authority_for(authority)
-        if self._cache_io is None:
+        if self._cache_io is None:  # in memory: the hit costs one plain lookup
+            hit = app_flows.silent_cached(
+                self._ctx, chosen, scopes, account,
+                force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
+            )
+            if hit is not None:
+                return hit
             return await self._silent(
                 chosen, scopes, account, force_refresh, claims_challenge, extras)
         home = _home_of(account)
@@ -414,7 +420,12 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         reject_unknown_kwargs("acquire_token_for_client", kwargs)
         extras = build_extras(data, fmi_path=fmi_path,
                               forwarded_client_claims=forwarded_client_claims)
-        if self._cache_io is None:
+        if self._cache_io is None:  # in memory: the hit costs one plain lookup
+            hit = app_flows.for_client_cached(
+                self._ctx, self.authority, scopes, claims_challenge, extras=extras,
+                force_refresh=force_refresh)
+            if hit is not None:
+                return hit
             return await self._for_client(scopes, claims_challenge, extras, force_refresh)
         tenant = await self._realm(self.authority)
         return await self._cached(

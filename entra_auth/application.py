@@ -294,8 +294,15 @@ class ClientApplication(AppCore):
         reject_unknown_kwargs("acquire_token_silent_with_error", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         chosen = self._authority_for(authority)
-        if self._cache_io is None:
-            return self._silent(chosen, scopes, account, force_refresh, claims_challenge, extras)
+        if self._cache_io is None:  # in memory: the hit costs one plain lookup
+            hit = app_flows.silent_cached(
+                self._ctx, chosen, scopes, account,
+                force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
+            )
+            if hit is not None:
+                return hit
+            return self._silent(
+                chosen, scopes, account, force_refresh, claims_challenge, extras)
         home = _home_of(account)
         # Discovered first (once), so that the cached-token check runs before any refresh;
         # account=None looks for the app's own token (the app partition of the realm).
@@ -487,7 +494,12 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         reject_unknown_kwargs("acquire_token_for_client", kwargs)
         extras = build_extras(data, fmi_path=fmi_path,
                               forwarded_client_claims=forwarded_client_claims)
-        if self._cache_io is None:
+        if self._cache_io is None:  # in memory: the hit costs one plain lookup
+            hit = app_flows.for_client_cached(
+                self._ctx, self.authority, scopes, claims_challenge, extras=extras,
+                force_refresh=force_refresh)
+            if hit is not None:
+                return hit
             return self._for_client(scopes, claims_challenge, extras, force_refresh)
         tenant = self._realm(self.authority)
         return self._cached(
