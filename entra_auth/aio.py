@@ -15,7 +15,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._aio_singleflight import AsyncSingleFlight
-from ._app_core import AppCore, ConfidentialRules, PublicRules, reject_unknown_kwargs
+from ._app_core import (
+    AppCore,
+    ConfidentialRules,
+    PublicRules,
+    home_account_id_of,
+    reject_unknown_kwargs,
+)
 from .cache.backend import WRITES_ONLY, AsyncCacheIO, CallReads, async_cache_io
 from .protocol import app_flows
 from .protocol.authority import Authority, AuthorityBuilder
@@ -59,11 +65,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'entra_auth.aio' has no attribute {name!r}")
 
 T = TypeVar("T")
-
-
-def _home_of(account: object) -> str | None:
-    home = account.get("home_account_id") if isinstance(account, Mapping) else None
-    return home if isinstance(home, str) and home else None
 
 
 class ClientApplication(AppCore):
@@ -143,7 +144,7 @@ class ClientApplication(AppCore):
         """Forget an account's tokens and entries (see the sync ``remove_account``)."""
         await self._cached(
             lambda: self._run(app_flows.remove_account(self._ctx, self.authority, account)),
-            CallReads(home_account_id=_home_of(account), client_id=self.client_id,
+            CallReads(home_account_id=home_account_id_of(account), client_id=self.client_id,
                       app_metadata=True))
 
     # -- authorization code ----------------------------------------------------------------
@@ -282,7 +283,7 @@ class ClientApplication(AppCore):
                 return hit
             return await self._silent(
                 chosen, scopes, account, force_refresh, claims_challenge, extras)
-        home = _home_of(account)
+        home = home_account_id_of(account)
         # Discovered first (once), so that the cached-token check runs before any refresh;
         # account=None looks for the app's own token (the app partition of the realm).
         realm = await self._realm(chosen)

@@ -24,7 +24,13 @@ import logging
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
 
-from ._app_core import AppCore, ConfidentialRules, PublicRules, reject_unknown_kwargs
+from ._app_core import (
+    AppCore,
+    ConfidentialRules,
+    PublicRules,
+    home_account_id_of,
+    reject_unknown_kwargs,
+)
 from .cache.backend import WRITES_ONLY, CacheIO, CallReads, sync_cache_io
 from .concurrency import SingleFlight
 from .protocol import app_flows
@@ -40,11 +46,6 @@ __all__ = ["ClientApplication", "ConfidentialClientApplication", "Prompt",
 
 logger = logging.getLogger("entra_auth.application")
 T = TypeVar("T")
-
-
-def _home_of(account: object) -> str | None:
-    home = account.get("home_account_id") if isinstance(account, Mapping) else None
-    return home if isinstance(home, str) and home else None
 
 
 class ClientApplication(AppCore):
@@ -114,7 +115,7 @@ class ClientApplication(AppCore):
         """
         self._cached(
             lambda: self._run(app_flows.remove_account(self._ctx, self.authority, account)),
-            CallReads(home_account_id=_home_of(account), client_id=self.client_id,
+            CallReads(home_account_id=home_account_id_of(account), client_id=self.client_id,
                       app_metadata=True))
 
     # -- authorization code ----------------------------------------------------------------
@@ -303,7 +304,7 @@ class ClientApplication(AppCore):
                 return hit
             return self._silent(
                 chosen, scopes, account, force_refresh, claims_challenge, extras)
-        home = _home_of(account)
+        home = home_account_id_of(account)
         # Discovered first (once), so that the cached-token check runs before any refresh;
         # account=None looks for the app's own token (the app partition of the realm).
         realm = self._realm(chosen)

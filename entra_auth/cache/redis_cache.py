@@ -181,7 +181,9 @@ class RedisTokenCache(RedisBackedCache):
     Each partition's TTL follows its longest-lived entry: an access token's expiry, or
     ``refresh_token_ttl`` for refresh tokens and accounts. Writes are Lua scripts (atomic),
     so instances writing at once never lose each other's entries. Partitions read recently
-    are kept in memory and re-sent by Redis only when they changed.
+    are kept in memory and re-sent by Redis only when they changed. An application reads the
+    partitions each of its calls needs in one pipelined round trip before the call
+    (:meth:`around_call`, the cache backend protocol), and serves its lookups from them.
 
     Every key carries a hash tag, so the cache runs on Redis Cluster (pass a
     ``redis.RedisCluster``): user partitions are spread over 256 tags, each with an index set
