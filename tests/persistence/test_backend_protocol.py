@@ -23,6 +23,8 @@ from entra_auth.cache.redis_async import AsyncRedisTokenCache
 from entra_auth.testing import (
     DEFAULT_TENANT_ID,
     PUBLIC_CLIENT_ID,
+    WEB_API_ID,
+    WEB_API_SECRET,
     WEB_APP_ID,
     WEB_APP_SECRET,
     Emulator,
@@ -162,3 +164,41 @@ def test_the_call_exception_wins_over_a_failed_flush(emu: Emulator) -> None:
     with pytest.raises(KeyError, match="the call's own"), cache.around_call(CallReads()):
         cache.add(at_event(1))
         raise KeyError("the call's own failure")
+
+
+def test_sync_and_async_applications_pass_the_same_reads(emu: Emulator) -> None:
+    sync_cache = kv.KeyValueTokenCache({})
+    user = pca(emu, entra_auth.TokenCache()).acquire_token_by_username_password(
+        ALICE, ALICE_PW, [f"api://{WEB_API_ID}/access_as_user"])
+
+    def sync_scenario() -> None:
+        app = pca(emu, sync_cache)
+        app.acquire_token_by_username_password(ALICE, ALICE_PW, [USER_READ])
+        [account] = app.get_accounts()
+        app.acquire_token_silent([USER_READ], account)
+        app.acquire_token_silent([USER_READ], account, force_refresh=True)
+        app.remove_account(account)
+        api = cca(emu, sync_cache, WEB_API_ID, WEB_API_SECRET)
+        api.acquire_token_for_client(DEFAULT)
+        api.acquire_token_on_behalf_of(user["access_token"], [USER_READ])
+        api.remove_tokens_for_client()
+
+    async def async_scenario(cache: Any) -> None:
+        async with aio_pca(emu, cache) as app:
+            await app.acquire_token_by_username_password(ALICE, ALICE_PW, [USER_READ])
+            [account] = await app.get_accounts()
+            await app.acquire_token_silent([USER_READ], account)
+            await app.acquire_token_silent([USER_READ], account, force_refresh=True)
+            await app.remove_account(account)
+        async with entra_auth.aio.ConfidentialClientApplication(
+                WEB_API_ID, client_credential=WEB_API_SECRET, authority=emu.authority(),
+                verify=emu.ca_bundle, token_cache=cache) as api:
+            await api.acquire_token_for_client(DEFAULT)
+            await api.acquire_token_on_behalf_of(user["access_token"], [USER_READ])
+            await api.remove_tokens_for_client()
+
+    sync_scenario()
+    async_cache = kv.AsyncKeyValueTokenCache(kv.AsyncStore({}))
+    asyncio.run(async_scenario(async_cache))
+    assert len(sync_cache.reads) == 9  # 8 calls, and the metadata load before the refresh
+    assert async_cache.reads == sync_cache.reads
