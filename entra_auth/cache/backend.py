@@ -23,7 +23,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["AsyncCacheIO", "CacheIO", "CallReads", "async_cache_io", "sync_cache_io"]
+__all__ = [
+    "WRITES_ONLY", "AsyncCacheIO", "CacheIO", "CallReads", "async_cache_io", "sync_cache_io",
+]
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class CallReads:
     all_app_tokens_of: str | None = None
 
 
-WRITES_ONLY = CallReads()
+WRITES_ONLY = CallReads()  # a call that only writes (a sign-in)
 
 
 @runtime_checkable
