@@ -21,7 +21,7 @@ from .partition_codec import PartitionCodec, expired_fields
 from .schema import CredentialType, Entry, build_entries, lowered
 from .token_cache import TokenCache
 
-__all__ = ["Change", "PartitionedTokenCache"]
+__all__ = ["CALL_LOADS", "CallLoads", "Change", "PartitionedTokenCache"]
 
 logger = logging.getLogger("entra_auth.cache")
 
@@ -44,7 +44,7 @@ class Change:
         self.ttl_ms = 0
 
 
-class _Loaded:
+class CallLoads:
     """The partitions loaded for the running application call (and the index sets listed)."""
 
     __slots__ = ("members", "views")
@@ -56,7 +56,7 @@ class _Loaded:
 
 # The running call's loaded partitions, per cache (by id). A ContextVar: each thread, and each
 # asyncio task, sees only the partitions its own call loaded.
-_LOADED: contextvars.ContextVar[dict[int, _Loaded] | None] = contextvars.ContextVar(
+CALL_LOADS: contextvars.ContextVar[dict[int, CallLoads] | None] = contextvars.ContextVar(
     "entra_auth_loaded_partitions", default=None)
 
 
@@ -131,19 +131,19 @@ class PartitionedTokenCache(TokenCache):
                     members.setdefault(index, []).append(key)
                 keys.append(key)
         views = self._read_views(list(dict.fromkeys(keys))) if keys else {}
-        outer = _LOADED.get()
+        outer = CALL_LOADS.get()
         enclosing = (outer or {}).get(id(self))
         if enclosing is not None:
             views = {**enclosing.views, **views}
             members = {**enclosing.members, **members}
-        _LOADED.set({**(outer or {}), id(self): _Loaded(views, members)})
+        CALL_LOADS.set({**(outer or {}), id(self): CallLoads(views, members)})
         try:
             yield self
         finally:
-            _LOADED.set(outer)
+            CALL_LOADS.set(outer)
 
-    def _call_loads(self) -> _Loaded | None:
-        scopes = _LOADED.get()
+    def _call_loads(self) -> CallLoads | None:
+        scopes = CALL_LOADS.get()
         return None if scopes is None else scopes.get(id(self))
 
     def _view(self, key: str) -> TokenCache:
