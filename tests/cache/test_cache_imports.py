@@ -1,32 +1,14 @@
-"""The in-memory cache is I/O-free: no network, async, clock module or heavy dependency."""
+"""The in-memory cache pulls in no heavy dependency, and reads like msal's.
+
+Which modules the cache may import (no network, async, clock or heavy dependency outside its
+I/O backends) is checked with every other layer in tests/test_import_boundary.py, from the
+tables of docs/architecture.md.
+"""
 
 from __future__ import annotations
 
-import ast
-import pathlib
 import subprocess
 import sys
-
-CACHE = pathlib.Path(__file__).resolve().parents[2] / "entra_auth" / "cache"
-# The in-memory core; persistence backends (files, Redis) may do I/O.
-CORE = ("__init__.py", "backend.py", "base.py", "lookups.py", "schema.py", "entry_store.py",
-        "json_format.py", "token_cache.py", "serializable_cache.py")
-FORBIDDEN = {"requests", "httpx", "asyncio", "socket", "time", "ssl", "jwt", "cryptography",
-             "wrapt", "msal"}
-
-
-def test_cache_modules_import_nothing_forbidden() -> None:
-    offenders: dict[str, set[str]] = {}
-    for path in (CACHE / name for name in CORE):
-        names: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                names.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names.add(node.module.split(".")[0])
-        if names & FORBIDDEN:
-            offenders[path.name] = names & FORBIDDEN
-    assert offenders == {}
 
 
 def test_importing_the_cache_pulls_in_no_heavy_dependency() -> None:
