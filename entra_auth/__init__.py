@@ -16,7 +16,7 @@ from ._version import __version__
 
 # public name -> module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
-    "AutoRefresher": ".assertion",
+    "AutoRefresher": ".credentials.assertion",
     "EntraAuthError": ".errors",
     "TokenRequestError": ".errors",
     "InteractionRequiredError": ".errors",
@@ -51,17 +51,17 @@ _EXPORTS: dict[str, str] = {
     "ManagedIdentityUnavailableError": ".managed_identity",
     "SystemAssignedManagedIdentity": ".managed_identity",
     "UserAssignedManagedIdentity": ".managed_identity",
-    "EntraTokenCredential": ".azure_credential",
-    "get_bearer_token_provider": ".token_provider",
-    "DefaultAzureCredential": ".default_credential",
-    "ChainedCredential": ".default_credential",
-    "DefaultCredentialError": ".default_credential",
-    "AzureCliCredential": ".developer_credentials",
-    "AzureDeveloperCliCredential": ".developer_credentials",
-    "EntraAuthCliCredential": ".developer_credentials",
-    "EnvironmentCredential": ".service_credentials",
-    "WorkloadIdentityCredential": ".service_credentials",
-    "ManagedIdentityCredential": ".service_credentials",
+    "EntraTokenCredential": ".azure.credential",
+    "get_bearer_token_provider": ".azure.token_provider",
+    "DefaultAzureCredential": ".azure.default_credential",
+    "ChainedCredential": ".azure.default_credential",
+    "DefaultCredentialError": ".azure.default_credential",
+    "AzureCliCredential": ".azure.developer_credentials",
+    "AzureDeveloperCliCredential": ".azure.developer_credentials",
+    "EntraAuthCliCredential": ".azure.developer_credentials",
+    "EnvironmentCredential": ".azure.service_credentials",
+    "WorkloadIdentityCredential": ".azure.service_credentials",
+    "ManagedIdentityCredential": ".azure.service_credentials",
     "CredentialUnavailableError": ".errors",
     "TokenValidator": ".web",
     "WebApi": ".web",
@@ -130,8 +130,23 @@ if TYPE_CHECKING:
         Prompt,
         PublicClientApplication,
     )
-    from .assertion import AutoRefresher
-    from .azure_credential import EntraTokenCredential
+    from .azure.credential import EntraTokenCredential
+    from .azure.default_credential import (
+        ChainedCredential,
+        DefaultAzureCredential,
+        DefaultCredentialError,
+    )
+    from .azure.developer_credentials import (
+        AzureCliCredential,
+        AzureDeveloperCliCredential,
+        EntraAuthCliCredential,
+    )
+    from .azure.service_credentials import (
+        EnvironmentCredential,
+        ManagedIdentityCredential,
+        WorkloadIdentityCredential,
+    )
+    from .azure.token_provider import get_bearer_token_provider
     from .cache import SerializableTokenCache, TokenCache
     from .cache.encryption import CacheEncryption
     from .cache.file_cache import FileTokenCache
@@ -139,16 +154,7 @@ if TYPE_CHECKING:
     from .cache.redis_cache import RedisTokenCache
     from .cache.redis_settings import redis_client_options
     from .cache.sqlite_cache import SqliteTokenCache
-    from .default_credential import (
-        ChainedCredential,
-        DefaultAzureCredential,
-        DefaultCredentialError,
-    )
-    from .developer_credentials import (
-        AzureCliCredential,
-        AzureDeveloperCliCredential,
-        EntraAuthCliCredential,
-    )
+    from .credentials.assertion import AutoRefresher
     from .environment import EnvironmentConfigError, from_environment
     from .errors import (
         CacheError,
@@ -176,12 +182,6 @@ if TYPE_CHECKING:
         AuthorityBuilder,
     )
     from .protocol.id_token import IdTokenError
-    from .service_credentials import (
-        EnvironmentCredential,
-        ManagedIdentityCredential,
-        WorkloadIdentityCredential,
-    )
-    from .token_provider import get_bearer_token_provider
     from .web import TokenValidator, WebApi
 
 

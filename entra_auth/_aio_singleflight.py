@@ -1,8 +1,8 @@
 """Single-flight for asyncio: concurrent tasks needing the same token share one request.
 
-The asyncio twin of :mod:`entra_auth.concurrency`. The shared work runs in its own task and
-each caller awaits it through ``asyncio.shield``, so one caller's cancellation leaves the
-others (and the request) running.
+The asyncio twin of :mod:`entra_auth.transport.singleflight`. The shared work runs in its
+own task and each caller awaits it through ``asyncio.shield``, so one caller's cancellation
+leaves the others (and the request) running.
 """
 
 from __future__ import annotations

@@ -26,9 +26,9 @@ from .transport.httpx_transport import HttpxAsyncTransport
 
 if TYPE_CHECKING:
 
-    from ._aio_azure_credential import EntraTokenCredential
-    from ._aio_default_credential import DefaultAzureCredential
-    from .token_provider import get_bearer_token_provider_async as get_bearer_token_provider
+    from .azure.credential_async import EntraTokenCredential
+    from .azure.default_credential_async import DefaultAzureCredential
+    from .azure.token_provider import get_bearer_token_provider_async as get_bearer_token_provider
 
 __all__ = [
     "ClientApplication",
@@ -42,9 +42,9 @@ __all__ = [
 
 # Azure SDK credentials and token providers: imported only when asked for.
 _LAZY = {
-    "EntraTokenCredential": ("._aio_azure_credential", "EntraTokenCredential"),
-    "DefaultAzureCredential": ("._aio_default_credential", "DefaultAzureCredential"),
-    "get_bearer_token_provider": (".token_provider", "get_bearer_token_provider_async"),
+    "EntraTokenCredential": (".azure.credential_async", "EntraTokenCredential"),
+    "DefaultAzureCredential": (".azure.default_credential_async", "DefaultAzureCredential"),
+    "get_bearer_token_provider": (".azure.token_provider", "get_bearer_token_provider_async"),
 }
 
 

@@ -23,12 +23,12 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any, TypeVar
 
 from ._app_core import AppCore, ConfidentialRules, PublicRules, reject_unknown_kwargs
-from .concurrency import SingleFlight
 from .protocol import app_flows
 from .protocol.authority import AuthorityBuilder
 from .protocol.extras import build_extras
 from .protocol.messages import AppFlow
 from .transport.driver import SyncTransport, run_sync
+from .transport.singleflight import SingleFlight
 
 __all__ = ["ClientApplication", "ConfidentialClientApplication", "Prompt",
            "PublicClientApplication", "extract_certs"]

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, NamedTuple, TypedDict
 
+from ..errors import EntraAuthError, InteractionRequiredError, ProtocolError, TokenRequestError
+from ..protocol.authority import check_tenant_id
 from ._azure_core import access_token, access_token_info, azure_error
-from .errors import EntraAuthError, InteractionRequiredError, ProtocolError, TokenRequestError
-from .protocol.authority import check_tenant_id
 
 __all__ = [
     "ADDITIONALLY_ALLOWED_TENANTS_ENV",

@@ -15,7 +15,7 @@ import importlib
 import sys
 from typing import Any
 
-from .errors import EntraAuthError
+from ..errors import EntraAuthError
 
 __all__ = ["access_token", "access_token_info", "azure_error", "has_azure_core"]
 
@@ -61,7 +61,7 @@ def access_token(token: str, expires_on: int) -> Any:
     """azure-core's ``AccessToken`` if installed, else entra_auth's look-alike."""
     classes = _token_classes()
     if classes is None:
-        from .azure_credential import AccessToken
+        from .credential import AccessToken
 
         return AccessToken(token, expires_on)
     return classes[0](token, expires_on)
@@ -72,7 +72,7 @@ def access_token_info(token: str, expires_on: int, *, token_type: str = "Bearer"
     """azure-core's ``AccessTokenInfo`` if installed, else entra_auth's look-alike."""
     classes = _token_classes()
     if classes is None:
-        from .azure_credential import AccessTokenInfo
+        from .credential import AccessTokenInfo
 
         return AccessTokenInfo(token, expires_on, token_type=token_type, refresh_on=refresh_on)
     return classes[1](token, expires_on, token_type=token_type, refresh_on=refresh_on)
@@ -119,7 +119,7 @@ def azure_error(exc: EntraAuthError) -> EntraAuthError:
     failed = _client_auth_error()
     if failed is None or isinstance(exc, failed):
         return exc
-    from .errors import CredentialUnavailableError
+    from ..errors import CredentialUnavailableError
 
     base = _unavailable_error(failed) if isinstance(exc, CredentialUnavailableError) else failed
     cls = _combined(type(exc), base)
