@@ -65,7 +65,7 @@ _EXPORTS: dict[str, str] = {
     "CredentialUnavailableError": ".errors",
     "TokenValidator": ".web",
     "WebApi": ".web",
-    "log_as_msal": ".msal_logging",
+    "log_as_msal": "._app_core",
 }
 
 __all__ = [
@@ -123,6 +123,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from ._app_core import log_as_msal
     from .adapters import EntraAuth, UnsafeDestinationError
     from .application import (
         ClientApplication,
@@ -174,7 +175,6 @@ if TYPE_CHECKING:
         SystemAssignedManagedIdentity,
         UserAssignedManagedIdentity,
     )
-    from .msal_logging import log_as_msal
     from .protocol.authority import (
         AZURE_CHINA,
         AZURE_PUBLIC,

@@ -14,7 +14,6 @@ from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._aio_singleflight import AsyncSingleFlight
 from ._app_core import AppCore, ConfidentialRules, PublicRules, reject_unknown_kwargs
 from .protocol import app_flows
 from .protocol.authority import Authority, AuthorityBuilder
@@ -23,6 +22,7 @@ from .protocol.extras import Extras, build_extras
 from .protocol.messages import AppFlow
 from .transport.driver import run_async
 from .transport.httpx_transport import HttpxAsyncTransport
+from .transport.singleflight import AsyncSingleFlight
 
 if TYPE_CHECKING:
 
