@@ -11,14 +11,11 @@ import hmac
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .core import Core, Reply, Request
 from .model import Resource
 from .state import new_opaque
-
-if TYPE_CHECKING:
-    from .emulator import Emulator
 
 __all__ = [
     "APP_SERVICE_PATH",
@@ -33,6 +30,20 @@ __all__ = [
     "imds_environment",
     "managed_identity_host",
 ]
+
+
+class RunningEmulator(Protocol):
+    """What the test controls below use of an :class:`~entra_auth.testing.Emulator`.
+
+    (A protocol rather than the class: the emulator's server imports this module.)
+    """
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def _core(self) -> Core: ...
+
 
 IMDS_PATH = "/metadata/identity/oauth2/token"
 APP_SERVICE_PATH = "/msi/token"
@@ -95,7 +106,7 @@ def _host(core: Core) -> ManagedIdentityHost:
         return host
 
 
-def managed_identity_host(emulator: Emulator) -> ManagedIdentityHost:
+def managed_identity_host(emulator: RunningEmulator) -> ManagedIdentityHost:
     """The live identities of the emulated host (a system-assigned one by default).
 
     Editing the returned object changes what the IMDS and App Service endpoints answer until
@@ -105,7 +116,7 @@ def managed_identity_host(emulator: Emulator) -> ManagedIdentityHost:
 
 
 def assign_managed_identities(
-    emulator: Emulator,
+    emulator: RunningEmulator,
     *,
     system_assigned: bool = True,
     user_assigned: list[ManagedIdentityRecord] | None = None,
@@ -132,12 +143,12 @@ def assign_managed_identities(
     return host
 
 
-def imds_environment(emulator: Emulator) -> dict[str, str]:
+def imds_environment(emulator: RunningEmulator) -> dict[str, str]:
     """Environment pointing azure-identity-style clients at the emulator's IMDS."""
     return {"AZURE_POD_IDENTITY_AUTHORITY_HOST": emulator.base_url}
 
 
-def app_service_environment(emulator: Emulator) -> dict[str, str]:
+def app_service_environment(emulator: RunningEmulator) -> dict[str, str]:
     """``IDENTITY_ENDPOINT`` and ``IDENTITY_HEADER`` as App Service sets them."""
     return {"IDENTITY_ENDPOINT": emulator.base_url + APP_SERVICE_PATH,
             "IDENTITY_HEADER": managed_identity_host(emulator).identity_header}
