@@ -318,7 +318,7 @@ class DefaultAzureCredential(ChainedCredential):
 def _browser(client_id: str | None, tenant_id: str | None, env: Mapping[str, str]) -> Any:
     from ..application import PublicClientApplication
     from ..commands._common import DEFAULT_CLIENT_ID
-    from ..environment import DEFAULT_AUTHORITY_HOST
+    from ..credentials.environment import DEFAULT_AUTHORITY_HOST
     from .credential import EntraTokenCredential
 
     host = (env.get("AZURE_AUTHORITY_HOST") or DEFAULT_AUTHORITY_HOST).rstrip("/")

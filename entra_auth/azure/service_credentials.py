@@ -11,12 +11,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..environment import (
+from ..credentials.environment import (
     AUTHORITY_HOST,
     CLIENT_ID,
     TENANT_ID,
     TOKEN_FILE,
     EnvironmentConfigError,
+    confidential_application,
     read_environment,
 )
 from ._base import SourceCredential, make_info, single_resource, unavailable
@@ -52,7 +53,7 @@ class _AppCredential(SourceCredential):
     def _credential(self, enable_cae: bool) -> Any:
         with self._lock:
             if enable_cae not in self._inner:
-                from ..environment import from_environment
+                from ..application import ConfidentialClientApplication
                 from .credential import EntraTokenCredential
 
                 env = self._settings_environ()
@@ -65,7 +66,8 @@ class _AppCredential(SourceCredential):
                 kwargs = dict(self._app_kwargs)
                 if enable_cae:  # as azure-identity: the CP1 capability, in its own cache
                     kwargs["client_capabilities"] = ["CP1"]
-                app = from_environment(environ=env, strict=False, **kwargs)
+                app = confidential_application(ConfidentialClientApplication, settings, env,
+                                               **kwargs)
                 self._inner[enable_cae] = EntraTokenCredential(
                     app, additionally_allowed_tenants=self._additional)
             return self._inner[enable_cae]

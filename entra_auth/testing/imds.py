@@ -11,9 +11,9 @@ import hmac
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from .core import Core, Reply, Request
+from .core import Core, Reply, Request, RunningEmulator
 from .model import Resource
 from .state import new_opaque
 
@@ -30,20 +30,6 @@ __all__ = [
     "imds_environment",
     "managed_identity_host",
 ]
-
-
-class RunningEmulator(Protocol):
-    """What the test controls below use of an :class:`~entra_auth.testing.Emulator`.
-
-    (A protocol rather than the class: the emulator's server imports this module.)
-    """
-
-    @property
-    def base_url(self) -> str: ...
-
-    @property
-    def _core(self) -> Core: ...
-
 
 IMDS_PATH = "/metadata/identity/oauth2/token"
 APP_SERVICE_PATH = "/msi/token"

@@ -18,8 +18,8 @@ import ssl
 import weakref
 from typing import Any
 
-from .core import Core, Reply, Request
-from .imds import ManagedIdentityRecord, RunningEmulator, _host, _mint, _resource
+from .core import Core, Reply, Request, RunningEmulator
+from .imds import ManagedIdentityRecord, _host, _mint, _resource
 
 __all__ = [
     "ARC_PATH",
