@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from ._app_core import AppCore, ConfidentialRules, PublicRules, reject_unknown_kwargs
+from .azure.credential_async import EntraTokenCredential
+from .azure.default_credential_async import DefaultAzureCredential
+from .azure.token_provider import get_bearer_token_provider_async as get_bearer_token_provider
 from .protocol import app_flows
 from .protocol.authority import Authority, AuthorityBuilder
 from .protocol.discovery import AuthorityMetadata, discover, known_metadata
@@ -24,12 +27,6 @@ from .transport.driver import run_async
 from .transport.httpx_transport import HttpxAsyncTransport
 from .transport.singleflight import AsyncSingleFlight
 
-if TYPE_CHECKING:
-
-    from .azure.credential_async import EntraTokenCredential
-    from .azure.default_credential_async import DefaultAzureCredential
-    from .azure.token_provider import get_bearer_token_provider_async as get_bearer_token_provider
-
 __all__ = [
     "ClientApplication",
     "ConfidentialClientApplication",
@@ -38,23 +35,6 @@ __all__ = [
     "PublicClientApplication",
     "get_bearer_token_provider",
 ]
-
-
-# Azure SDK credentials and token providers: imported only when asked for.
-_LAZY = {
-    "EntraTokenCredential": (".azure.credential_async", "EntraTokenCredential"),
-    "DefaultAzureCredential": (".azure.default_credential_async", "DefaultAzureCredential"),
-    "get_bearer_token_provider": (".azure.token_provider", "get_bearer_token_provider_async"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module, __package__), attr)
-    raise AttributeError(f"module 'entra_auth.aio' has no attribute {name!r}")
 
 T = TypeVar("T")
 
