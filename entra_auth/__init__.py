@@ -83,8 +83,11 @@ def _read_exports() -> dict[str, str]:
     them. Plain string work: ``ast`` (or ``tokenize``, which ``get_source`` imports) would
     double the time ``import entra_auth`` takes.
     """
-    with open(__file__, encoding="utf-8") as file:
-        source = file.read()
+    try:
+        with open(__file__, encoding="utf-8") as file:
+            source = file.read()
+    except OSError:  # imported from a zip archive: its importer has the source
+        source = globals()["__loader__"].get_source(__name__) or ""
     block = source.split("\nif TYPE_CHECKING:\n", 1)[-1].split("\n\n", 1)[0]
     words = block.replace("(", " ").replace(")", " ").replace(",", " ").split()
     exports: dict[str, str] = {}

@@ -40,3 +40,22 @@ def test_public_names_keep_their_objects() -> None:
 
     assert entra_auth.PublicClientApplication is PublicClientApplication
     assert entra_auth.EntraTokenCredential is EntraTokenCredential
+
+
+def test_the_listing_is_read_from_a_zip_archive_too(tmp_path: pathlib.Path) -> None:
+    # A zipapp (or any zip on sys.path) has no file to open: the importer gives the source.
+    import subprocess
+    import sys
+    import zipfile
+
+    package = pathlib.Path(entra_auth.__file__).parent
+    archive = tmp_path / "app.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in package.rglob("*.py"):
+            zipped.write(path, str(path.relative_to(package.parent)))
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import entra_auth; "
+            "assert entra_auth.__file__.startswith(sys.argv[1]), entra_auth.__file__; "
+            "print(len(entra_auth.__all__), entra_auth.Prompt.LOGIN)")
+    out = subprocess.run([sys.executable, "-I", "-c", code, str(archive)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == [str(len(entra_auth.__all__)), "login"]
