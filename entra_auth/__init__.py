@@ -102,6 +102,8 @@ def _read_exports() -> dict[str, str]:
         else:
             raise ImportError(f"{__file__}: the TYPE_CHECKING block is not a list of "
                               f"'from <module> import <name> as <name>' (at {words[at]!r})")
+    if not exports:
+        raise ImportError(f"{__file__}: no source to read the public names from")
     return exports
 
 
