@@ -21,19 +21,19 @@ below says when it is raised. Catch them by the defining module, or from ``entra
     │   │     the request did not complete (connection refused or reset, timeout, TLS)
     │   ├── CredentialUnavailableError                errors
     │   │   │     a credential has nothing to try here, so a chain moves on
-    │   │   └── DefaultCredentialError                default_credential
+    │   │   └── DefaultCredentialError                azure.default_credential
     │   │         no source of DefaultAzureCredential's chain had a token (``attempts``)
     │   ├── CacheError                                errors
     │   │     a token cache could not be read, decrypted, locked or written
-    │   ├── ManagedIdentityError (+ValueError)        protocol.managed_identity
+    │   ├── ManagedIdentityError (+ValueError)        protocol.managed_identity_sources
     │   │   │     a managed identity is misconfigured, or its endpoint failed for good
-    │   │   └── ManagedIdentityUnavailableError       protocol.managed_identity
+    │   │   └── ManagedIdentityUnavailableError       protocol.managed_identity_sources
     │   │         no managed identity endpoint answers here
-    │   ├── EnvironmentConfigError (+ValueError)      environment
+    │   ├── EnvironmentConfigError (+ValueError)      credentials.environment
     │   │     the environment does not describe one usable credential (``missing``, ...)
     │   ├── UnsafeDestinationError                    adapters.policy
     │   │     a bearer token would have gone where it must not; nothing was sent
-    │   ├── TenantNotAllowedError                     azure_credential
+    │   ├── TenantNotAllowedError                     azure.credential
     │   │     get_token named a tenant the credential may not get tokens for
     │   └── WebAuthError                              web.errors
     │       │     a protected web API refuses a request (``status_code``, ``response()``)
