@@ -80,7 +80,8 @@ others are::
 
 ``tests/test_exception_tree.py`` checks both trees against the package: every exception class
 in a public module appears with its module and bases. Messages never contain tokens, secrets,
-codes or assertions.
+codes or assertions. :func:`missing_extra` builds the ``ImportError`` an optional integration
+raises when its extra is not installed.
 """
 
 from __future__ import annotations
