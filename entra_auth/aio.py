@@ -9,6 +9,7 @@ each method reads loaded before it runs and its writes flushed after (:meth:`_ca
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
@@ -70,12 +71,18 @@ class ClientApplication(AppCore):
 
     Takes the sync classes' constructor arguments, except that ``http_client`` is an
     ``httpx.AsyncClient`` (by default one is created from ``verify``/``proxies``/``timeout``;
-    close it with :meth:`aclose` or ``async with``).
+    close it with :meth:`aclose` or ``async with``) and ``sleep`` an async function (default
+    ``asyncio.sleep``).
     """
 
     def _connect(
         self, http_client: Any, verify: Any, proxies: Mapping[str, str] | None, timeout: Any
     ) -> None:
+        if self._sleep is not None and not (
+                inspect.iscoroutinefunction(self._sleep)
+                or inspect.iscoroutinefunction(type(self._sleep).__call__)):
+            raise TypeError("sleep must be an async function (async def) here, e.g. "
+                            "asyncio.sleep: a blocking one would stall the event loop")
         # ValueError unless http_client is None or an httpx.AsyncClient.
         self._transport = HttpxAsyncTransport(
             http_client, verify=verify, proxies=proxies, timeout=timeout
@@ -91,7 +98,8 @@ class ClientApplication(AppCore):
 
     async def _run(self, flow: AppFlow[T]) -> T | dict[str, Any]:
         guarded = app_flows.guard(flow)
-        return await run_async(guarded, self._transport, flights=self._single_flight)
+        return await run_async(guarded, self._transport, self._sleep,
+                               flights=self._single_flight)
 
     async def _cached(self, call: Callable[[], Awaitable[T]], **inputs: Any) -> T:
         """Run ``call`` inside the async cache's scope for ``inputs`` (see ``_around_call``).

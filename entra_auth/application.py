@@ -18,7 +18,9 @@ build their configuration with :class:`~entra_auth._app_core.AppCore`.
 
 from __future__ import annotations
 
+import inspect
 import logging
+import time
 from collections.abc import Mapping, MutableMapping
 from typing import Any, TypeVar
 
@@ -47,6 +49,9 @@ class ClientApplication(AppCore):
     def _connect(
         self, http_client: Any, verify: Any, proxies: Mapping[str, str] | None, timeout: Any
     ) -> None:
+        if inspect.iscoroutinefunction(self._sleep):
+            raise TypeError("sleep must be a blocking function here (an async one is never "
+                            "awaited): pass async sleeps to the entra_auth.aio applications")
         if http_client is not None:
             from .transport.requests_transport import HttpClientTransport
 
@@ -54,12 +59,14 @@ class ClientApplication(AppCore):
         else:
             from .transport.requests_transport import RequestsTransport
 
-            self._transport = RequestsTransport(verify=verify, proxies=proxies, timeout=timeout)
+            self._transport = RequestsTransport(verify=verify, proxies=proxies, timeout=timeout,
+                                                sleep=self._sleep)
         self.http_client = http_client
         self._single_flight = SingleFlight()
 
     def _run(self, flow: AppFlow[T]) -> T | dict[str, Any]:
-        return run_sync(app_flows.guard(flow), self._transport, flights=self._single_flight)
+        return run_sync(app_flows.guard(flow), self._transport, self._sleep or time.sleep,
+                        flights=self._single_flight)
 
     # -- accounts --------------------------------------------------------------------------
 
