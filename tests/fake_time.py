@@ -22,12 +22,12 @@ class FakeTime:
     Args:
         emulator: When given, the clock reads ``emulator.now()`` and every advance moves the
             emulator's clock as well (wall time still passes underneath, which is harmless).
-        start: The start time when there is no emulator (default: now).
+        start: The start time when there is no emulator (default: now, a whole second).
     """
 
     def __init__(self, emulator: Any = None, start: float | None = None) -> None:
         self.emulator = emulator
-        self._now = _time.time() if start is None else start
+        self._now = float(int(_time.time())) if start is None else start
         self.slept: list[float] = []
 
     def __call__(self) -> float:
