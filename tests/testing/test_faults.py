@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import requests
 
@@ -101,3 +104,26 @@ def test_reset_clears_faults(http: requests.Session, emu: Emulator) -> None:
     assert token(http, emu, FORM).status_code == 200
     assert_entra_error(token(http, emu, {"client_id": WEB_APP_ID}), 400, "invalid_request",
                        900144)
+
+
+def test_a_delayed_answer_does_not_outlive_a_reset(http: requests.Session,
+                                                   emu: Emulator) -> None:
+    # A request held back when its test ends must not issue a token into the next test.
+    emu.inject_fault("token", "delay", seconds=0.3)
+    outcome: list[object] = []
+
+    def call() -> None:
+        try:
+            outcome.append(token(http, emu, FORM).status_code)
+        except requests.exceptions.ConnectionError as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    while not emu.requests_to("token"):  # arrived, and held
+        time.sleep(0.005)
+    emu.reset()
+    caller.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], requests.exceptions.ConnectionError)
+    assert emu.tokens_issued == 0 and emu.requests_to("token") == []
+    assert token(http, emu, FORM).status_code == 200  # the reset emulator serves normally
