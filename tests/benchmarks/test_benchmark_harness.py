@@ -19,9 +19,6 @@ if str(ROOT) not in sys.path:
 
 from benchmarks import _common, run  # noqa: E402
 
-# One xdist worker runs the whole module: its module-scoped set-up is the expensive part.
-pytestmark = pytest.mark.xdist_group("benchmark-harness")
-
 
 @pytest.fixture(scope="module")
 def rows() -> list[run.Row]:

@@ -19,9 +19,6 @@ from .selection import EXCLUDED_FILES, load
 
 INCLUDED, EXCLUDED = load()
 
-# One xdist worker runs the whole module: its module-scoped set-up is the expensive part.
-pytestmark = pytest.mark.xdist_group("msal-suite")
-
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
