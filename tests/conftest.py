@@ -48,6 +48,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, A
 ONE_WORKER_MODULES = frozenset({
     "tests/benchmarks/test_benchmark_harness.py",  # measures every benchmark section once
     "tests/msal_suite/test_msal_own_tests.py",  # runs msal's own test suite twice
+    "tests/persistence/test_redis_cluster.py",  # starts a three-node Redis Cluster
 })
 
 
