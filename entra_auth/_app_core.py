@@ -3,23 +3,34 @@
 :class:`AppCore` validates MSAL's constructor arguments and builds the flows'
 :class:`ClientContext`; each class then picks its own transport (requests, or an
 ``httpx.AsyncClient``). Nothing here does I/O: the flows run in ``run_sync``/``run_async``.
+
+:func:`log_as_msal` (public as ``entra_auth.log_as_msal``) is one switch that sends
+entra_auth's log records through msal's loggers, for drop-in users (``import entra_auth as
+msal``) whose logging is configured on ``msal`` and its children: each entra_auth logger becomes
+a child of its msal counterpart, so the level set on the msal logger decides what is emitted
+and the handlers on it (and its ancestors) receive the records. Record names stay
+``entra_auth.*``; nothing else changes in the records (no token or secret is logged at any
+level, on either name).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
+from ._version import __version__
 from .protocol.authority import Authority, AuthorityBuilder, parse_authority, parse_oidc_authority
 from .protocol.context import CacheLike, ClientAuth, ClientContext
 from .protocol.region import check_explicit_region
 
-__all__ = ["AppCore", "ConfidentialRules", "PublicRules"]
+__all__ = ["MSAL_LOGGERS", "AppCore", "ConfidentialRules", "PublicRules", "log_as_msal"]
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
 SKU = "entra_auth.Python"
@@ -59,12 +70,6 @@ def home_account_id_of(account: object) -> str | None:
     """The ``home_account_id`` of an account dict (what a cache backend loads for it), or None."""
     home = account.get("home_account_id") if isinstance(account, Mapping) else None
     return home if isinstance(home, str) and home else None
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 class AppCore:
@@ -179,7 +184,7 @@ class AppCore:
         del enable_pii_log
         headers = {
             "x-client-sku": SKU,
-            "x-client-ver": _version(),
+            "x-client-ver": __version__,
             "x-client-os": sys.platform,
         }
         if app_name:
@@ -386,3 +391,50 @@ class ConfidentialRules(AppCore):
         self._ctx.cache.remove_app_tokens(
             client_id=self.client_id, environments=[self.authority.instance]
         )
+
+
+# -- log_as_msal ----------------------------------------------------------------------------
+
+#: entra_auth logger -> the msal logger it is attached under by :func:`log_as_msal`
+MSAL_LOGGERS: dict[str, str] = {
+    "entra_auth": "msal",
+    "entra_auth.application": "msal.application",
+    "entra_auth.cache": "msal.token_cache",
+    "entra_auth.managed_identity": "msal.managed_identity",
+    "entra_auth.region": "msal.region",
+    "entra_auth.interactive": "msal.oauth2cli.authcode",
+    "entra_auth.adapters": "msal",
+}
+
+_lock = threading.Lock()
+_saved_parents: dict[str, logging.Logger | None] = {}
+
+
+def log_as_msal(enabled: bool = True) -> None:
+    """Route entra_auth's log records through msal's loggers (or stop doing so).
+
+    Each logger in :data:`MSAL_LOGGERS` gets its msal counterpart as parent: an entra_auth
+    logger with no level of its own then uses the msal logger's level, and its records reach
+    the msal logger's handlers, then its ancestors' (the root's), each once. A level or
+    handler set on an entra_auth logger itself still applies. Calling it twice is harmless.
+
+    Args:
+        enabled: False restores the loggers' own hierarchy (``entra_auth`` under the root).
+    """
+    with _lock:
+        if enabled:
+            for ours, theirs in MSAL_LOGGERS.items():
+                logger = logging.getLogger(ours)
+                if ours not in _saved_parents:
+                    _saved_parents[ours] = logger.parent
+                logger.parent = logging.getLogger(theirs)
+        else:
+            for ours, parent in _saved_parents.items():
+                logging.getLogger(ours).parent = parent
+            _saved_parents.clear()
+        _clear_level_caches()
+
+
+def _clear_level_caches() -> None:
+    # Loggers memoize isEnabledFor(); a new parent changes the answer.
+    logging.root.manager._clear_cache()  # type: ignore[attr-defined]

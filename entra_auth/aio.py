@@ -13,9 +13,8 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from ._aio_singleflight import AsyncSingleFlight
 from ._app_core import (
     AppCore,
     ConfidentialRules,
@@ -23,6 +22,9 @@ from ._app_core import (
     home_account_id_of,
     reject_unknown_kwargs,
 )
+from .azure.credential_async import EntraTokenCredential
+from .azure.default_credential_async import DefaultAzureCredential
+from .azure.token_provider import get_bearer_token_provider_async as get_bearer_token_provider
 from .cache.backend import WRITES_ONLY, AsyncCacheIO, CallReads, async_cache_io
 from .protocol import app_flows
 from .protocol.authority import Authority, AuthorityBuilder
@@ -32,12 +34,7 @@ from .protocol.grants.on_behalf_of import assertion_hash
 from .protocol.messages import AppFlow
 from .transport.driver import run_async
 from .transport.httpx_transport import HttpxAsyncTransport
-
-if TYPE_CHECKING:
-
-    from ._aio_azure_credential import EntraTokenCredential
-    from ._aio_default_credential import DefaultAzureCredential
-    from .token_provider import get_bearer_token_provider_async as get_bearer_token_provider
+from .transport.singleflight import AsyncSingleFlight
 
 __all__ = [
     "ClientApplication",
@@ -47,23 +44,6 @@ __all__ = [
     "PublicClientApplication",
     "get_bearer_token_provider",
 ]
-
-
-# Azure SDK credentials and token providers: imported only when asked for.
-_LAZY = {
-    "EntraTokenCredential": ("._aio_azure_credential", "EntraTokenCredential"),
-    "DefaultAzureCredential": ("._aio_default_credential", "DefaultAzureCredential"),
-    "get_bearer_token_provider": (".token_provider", "get_bearer_token_provider_async"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module, __package__), attr)
-    raise AttributeError(f"module 'entra_auth.aio' has no attribute {name!r}")
 
 T = TypeVar("T")
 

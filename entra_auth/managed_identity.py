@@ -369,7 +369,7 @@ class ManagedIdentityClient(_Base):
             # multiply it, urllib3 retrying 429/503 with Retry-After on its own).
             session = requests.Session()
             if self.source.server_thumbprint and verify is True:
-                from ._pinned_session import pinned_session
+                from .transport.pinned_session import pinned_session
 
                 session = pinned_session(self.source.endpoint, self.source.server_thumbprint)
                 verify = False  # the thumbprint pin checks the certificate instead

@@ -3,7 +3,7 @@
 Plugs entra_auth applications into azure-core pipelines (``BearerTokenCredentialPolicy``) and
 SDKs built on them (Microsoft Graph SDK, Azure SDKs) without depending on azure-core: with
 azure-core installed, tokens are its own ``AccessToken``/``AccessTokenInfo`` and errors its
-``ClientAuthenticationError``; without it, the look-alikes below. The async twin is
+``ClientAuthenticationError``; without it, look-alikes (:mod:`._azure_core`). The async twin is
 ``entra_auth.aio.EntraTokenCredential``.
 """
 
@@ -14,11 +14,18 @@ import time
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, TypedDict
+from typing import Any, Literal
 
-from ._azure_core import access_token, access_token_info, azure_error
-from .errors import EntraAuthError, InteractionRequiredError, ProtocolError, TokenRequestError
-from .protocol.authority import check_tenant_id
+from ..errors import EntraAuthError, InteractionRequiredError, ProtocolError, TokenRequestError
+from ..protocol.authority import check_tenant_id
+from ._azure_core import (
+    AccessToken,
+    AccessTokenInfo,
+    TokenRequestOptions,
+    access_token,
+    access_token_info,
+    azure_error,
+)
 
 __all__ = [
     "ADDITIONALLY_ALLOWED_TENANTS_ENV",
@@ -58,53 +65,6 @@ def allowed_tenants(configured: Iterable[str] | None) -> frozenset[str]:
     for entry in entries - {"*"}:
         check_tenant_id(entry, "additionally_allowed_tenants entry")
     return frozenset(e.lower() for e in entries)
-
-
-class AccessToken(NamedTuple):
-    """azure-core's ``AccessToken``: the token and its expiry (Unix time)."""
-
-    token: str
-    expires_on: int
-
-    def __repr__(self) -> str:
-        return f"AccessToken(token=<redacted>, expires_on={self.expires_on})"
-
-
-class AccessTokenInfo:
-    """azure-core's ``AccessTokenInfo``: a token with its type and proactive-refresh time."""
-
-    def __init__(
-        self,
-        token: str,
-        expires_on: int,
-        *,
-        token_type: str = "Bearer",
-        refresh_on: int | None = None,
-    ) -> None:
-        self.token = token
-        self.expires_on = expires_on
-        self.token_type = token_type
-        self.refresh_on = refresh_on
-
-    def __repr__(self) -> str:
-        return (f"AccessTokenInfo(token=<redacted>, expires_on={self.expires_on}, "
-                f"token_type={self.token_type!r}, refresh_on={self.refresh_on})")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, AccessTokenInfo):
-            return NotImplemented
-        return (self.token, self.expires_on, self.token_type, self.refresh_on) == (
-            other.token, other.expires_on, other.token_type, other.refresh_on)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-class TokenRequestOptions(TypedDict, total=False):
-    """azure-core's ``TokenRequestOptions`` for :meth:`EntraTokenCredential.get_token_info`."""
-
-    claims: str
-    tenant_id: str
-    enable_cae: bool
 
 
 @dataclass(frozen=True)
