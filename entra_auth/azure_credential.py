@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, NamedTuple, TypedDict
 
 from ._azure_core import access_token, access_token_info, azure_error
 from .errors import EntraAuthError, InteractionRequiredError, ProtocolError, TokenRequestError
 from .protocol.authority import check_tenant_id
+from .protocol.client_app import ClientApp, SyncApp, SyncConfidentialApp
+from .protocol.messages import AppCall
+from .transport.driver import run_sync
 
 __all__ = [
     "ADDITIONALLY_ALLOWED_TENANTS_ENV",
@@ -107,18 +109,6 @@ class TokenRequestOptions(TypedDict, total=False):
     enable_cae: bool
 
 
-@dataclass(frozen=True)
-class AppCall:
-    """Call ``method`` on the application (awaiting it for an async application)."""
-
-    method: str
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        return f"AppCall({self.method})"  # arguments hold user assertions
-
-
 TokenFlow = Generator[AppCall, Any, AccessTokenInfo]
 Kind = Literal["app", "user", "obo"]
 
@@ -162,7 +152,7 @@ class _CredentialCore:
 
     def __init__(
         self,
-        app: Any,
+        app: ClientApp,
         *,
         account: Mapping[str, Any] | str | None = None,
         user_assertion: str | None = None,
@@ -272,7 +262,7 @@ class EntraTokenCredential:
 
     def __init__(
         self,
-        app: Any,
+        app: SyncApp,
         *,
         account: Mapping[str, Any] | str | None = None,
         clock: Callable[[], float] = time.time,
@@ -301,7 +291,7 @@ class EntraTokenCredential:
                                      additionally_allowed_tenants=additionally_allowed_tenants)
 
     @classmethod
-    def on_behalf_of(cls, app: Any, user_assertion: str, *,
+    def on_behalf_of(cls, app: SyncConfidentialApp, user_assertion: str, *,
                      clock: Callable[[], float] = time.time,
                      additionally_allowed_tenants: Iterable[str] | None = None,
                      ) -> EntraTokenCredential:
@@ -356,14 +346,8 @@ class EntraTokenCredential:
         """
         opts = options or {}
         flow = self._core.flow(scopes, opts.get("claims") or None, opts.get("tenant_id"))
-        app = self._core.app
         try:
-            call = next(flow)
-            while True:
-                call = flow.send(getattr(app, call.method)(*call.args, **call.kwargs))
-        except StopIteration as stop:
-            info: AccessTokenInfo = stop.value
-            return info
+            return run_sync(flow, app=self._core.app)
         except EntraAuthError as exc:
             raise azure_error(exc) from exc.__cause__
 

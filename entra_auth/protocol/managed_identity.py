@@ -18,7 +18,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from ..errors import EntraAuthError
-from .messages import Flow, HttpRequest, HttpResponse, Sleep, TransportError
+from .messages import Flow, HttpRequest, HttpResponse, SendError, Sleep
 
 __all__ = [
     "CACHE_ENVIRONMENT",
@@ -331,7 +331,7 @@ def obtain_token(
                                   request.form, request.idempotent, request.timeout)
         try:
             response = yield request
-        except TransportError as exc:
+        except SendError as exc:
             if probing or attempt >= policy.max_retries:
                 where = _SOURCE_NAMES.get(source.kind, "the identity endpoint")
                 raise ManagedIdentityUnavailableError(
