@@ -1,13 +1,523 @@
-"""MSAL-compatible client applications (``msal.application`` equivalents) and ``Prompt``."""
+"""MSAL-compatible client applications (``msal.application`` equivalents) and ``Prompt``.
+
+What is where, top to bottom:
+
+* :class:`ClientApplication`: MSAL Python's common API (accounts, auth code, silent, refresh
+  token, username/password). Every method builds a flow from
+  :mod:`entra_auth.protocol.app_flows` and drives it with ``run_sync`` over the application's
+  transport (a requests session, or the caller's ``http_client``).
+* :class:`PublicClientApplication`: desktop, mobile and CLI apps (interactive, device code).
+  Broker flags are accepted and ignored (no broker support).
+* :class:`ConfidentialClientApplication`: web apps, web APIs and daemons with a credential
+  (client credentials, on-behalf-of, user federated identity credential).
+* :func:`extract_certs` and :class:`Prompt`, as in ``msal.application``.
+
+The async classes (:mod:`entra_auth.aio`) drive the same flows with ``run_async``; both kinds
+build their configuration with :class:`~entra_auth._app_core.AppCore`.
+"""
 
 from __future__ import annotations
 
-from ._app_base import ClientApplication
-from ._app_confidential import ConfidentialClientApplication
-from ._app_public import PublicClientApplication
+import logging
+from collections.abc import Mapping, MutableMapping
+from typing import Any, TypeVar
+
+from ._app_core import AppCore, ConfidentialRules, PublicRules, reject_unknown_kwargs
+from .concurrency import SingleFlight
+from .protocol import app_flows
+from .protocol.authority import AuthorityBuilder
+from .protocol.extras import build_extras
+from .protocol.messages import AppFlow
+from .transport.driver import SyncTransport, run_sync
 
 __all__ = ["ClientApplication", "ConfidentialClientApplication", "Prompt",
            "PublicClientApplication", "extract_certs"]
+
+logger = logging.getLogger("entra_auth.application")
+T = TypeVar("T")
+
+
+class ClientApplication(AppCore):
+    """The base of :class:`PublicClientApplication` and :class:`ConfidentialClientApplication`.
+
+    Accepts MSAL Python's constructor parameters; see ``docs/client.md`` for the few that are
+    accepted but have no effect here (broker flags, ``enable_pii_log``).
+    """
+
+    def _connect(
+        self, http_client: Any, verify: Any, proxies: Mapping[str, str] | None, timeout: Any
+    ) -> None:
+        if http_client is not None:
+            from .transport.requests_transport import HttpClientTransport
+
+            self._transport: SyncTransport = HttpClientTransport(http_client)
+        else:
+            from .transport.requests_transport import RequestsTransport
+
+            self._transport = RequestsTransport(verify=verify, proxies=proxies, timeout=timeout)
+        self.http_client = http_client
+        self._single_flight = SingleFlight()
+
+    def _run(self, flow: AppFlow[T]) -> T | dict[str, Any]:
+        return run_sync(app_flows.guard(flow), self._transport, flights=self._single_flight)
+
+    # -- accounts --------------------------------------------------------------------------
+
+    def get_accounts(self, username: str | None = None) -> list[dict[str, Any]]:
+        """Accounts that signed in before (found in the cache).
+
+        Args:
+            username: Keep only accounts with this username (case-insensitive).
+
+        Returns:
+            A list of account dicts (``username``, ``home_account_id``, ``environment``...).
+        """
+        return self._account_list(
+            self._run(app_flows.accounts(self._ctx, self.authority, username)))
+
+    def remove_account(self, account: Mapping[str, Any]) -> None:
+        """Sign the account out of this app: forget its tokens and account entries.
+
+        Raises:
+            ValueError: ``account`` is not an account dict.
+        """
+        self._run(app_flows.remove_account(self._ctx, self.authority, account))
+
+    # -- authorization code ----------------------------------------------------------------
+
+    def initiate_auth_code_flow(
+        self,
+        scopes: list[str],
+        redirect_uri: str | None = None,
+        state: str | None = None,
+        prompt: str | None = None,
+        login_hint: str | None = None,
+        domain_hint: str | None = None,
+        claims_challenge: str | None = None,
+        max_age: int | None = None,
+        response_mode: str | None = None,
+    ) -> dict[str, Any]:
+        """Start an auth code flow with PKCE, state and nonce.
+
+        Returns:
+            A dict with ``auth_uri`` (send the user there) and ``state``; keep the whole
+            dict (e.g. in a session) for :meth:`acquire_token_by_auth_code_flow`. An error
+            dict when discovery fails.
+
+        Raises:
+            ValueError: reserved or malformed scopes, or an unknown authority.
+        """
+        return self._result(self._run(app_flows.initiate_auth_code_flow(
+            self._ctx, self.authority, scopes, redirect_uri=redirect_uri, state=state,
+            prompt=prompt, login_hint=login_hint, domain_hint=domain_hint,
+            claims_challenge=claims_challenge, max_age=max_age, response_mode=response_mode,
+        )))
+
+    def get_authorization_request_url(
+        self,
+        scopes: list[str],
+        login_hint: str | None = None,
+        state: str | None = None,
+        redirect_uri: str | None = None,
+        response_type: str = "code",
+        prompt: str | None = None,
+        nonce: str | None = None,
+        domain_hint: str | None = None,
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Build an authorization URL for a flow you manage yourself.
+
+        Prefer :meth:`initiate_auth_code_flow`, which adds PKCE and checks state and nonce.
+
+        Raises:
+            ValueError: reserved scopes, or the authority's discovery failed.
+        """
+        return self._url(self._run(app_flows.authorization_request_url(
+            self._ctx, self.authority, scopes, response_type=response_type,
+            redirect_uri=redirect_uri, state=state, prompt=prompt, nonce=nonce,
+            login_hint=login_hint, domain_hint=domain_hint, claims_challenge=claims_challenge,
+            extra=kwargs,
+        )))
+
+    def acquire_token_by_auth_code_flow(
+        self,
+        auth_code_flow: Mapping[str, Any],
+        auth_response: Mapping[str, Any],
+        scopes: list[str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Validate the redirect's query/form parameters and redeem the code.
+
+        Args:
+            auth_code_flow: The dict from :meth:`initiate_auth_code_flow`.
+            auth_response: The parameters the authorization server redirected back with.
+            scopes: Optional subset of the flow's scopes.
+
+        Returns:
+            A token result, or an error dict (also when the user declined).
+
+        Raises:
+            ValueError: state mismatch (CSRF) or a malformed response.
+            RuntimeError: (``IdTokenError``) nonce mismatch or a too-old ``auth_time``.
+            TypeError: a keyword other than ``claims_challenge``.
+        """
+        claims_challenge = kwargs.pop("claims_challenge", None)
+        reject_unknown_kwargs("acquire_token_by_auth_code_flow", kwargs)
+        return self._result(self._run(app_flows.by_auth_code_flow(
+            self._ctx, self.authority, auth_code_flow, auth_response, scopes, claims_challenge,
+        )))
+
+    def acquire_token_by_authorization_code(
+        self,
+        code: str,
+        scopes: list[str],
+        redirect_uri: str | None = None,
+        nonce: str | None = None,
+        claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Redeem an authorization code from :meth:`get_authorization_request_url`.
+
+        ``forwarded_client_claims`` (a JSON object string) is merged into the request's
+        ``claims`` and keys the cached access token; ``data`` adds form fields.
+
+        Raises:
+            ValueError: a malformed ``forwarded_client_claims`` or ``data``.
+            TypeError: any other keyword argument.
+        """
+        reject_unknown_kwargs("acquire_token_by_authorization_code", kwargs)
+        extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
+        return self._result(self._run(app_flows.by_authorization_code(
+            self._ctx, self.authority, code, scopes, redirect_uri=redirect_uri, nonce=nonce,
+            claims_challenge=claims_challenge, extras=extras,
+        )))
+
+    # -- silent ----------------------------------------------------------------------------
+
+    def acquire_token_silent(
+        self,
+        scopes: list[str],
+        account: Mapping[str, Any] | None,
+        authority: str | AuthorityBuilder | None = None,
+        force_refresh: bool = False,
+        claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        """A token from the cache, refreshed if needed; None on any failure.
+
+        Returns:
+            A result with ``access_token`` (``token_source`` says ``cache`` or
+            ``identity_provider``), or None.
+
+        Raises:
+            ValueError: a malformed ``forwarded_client_claims`` or ``data``.
+            TypeError: an unknown keyword argument.
+        """
+        result = self.acquire_token_silent_with_error(
+            scopes, account, authority=authority, force_refresh=force_refresh,
+            claims_challenge=claims_challenge, forwarded_client_claims=forwarded_client_claims,
+            **kwargs,
+        )
+        return self._without_error(result)
+
+    def acquire_token_silent_with_error(
+        self,
+        scopes: list[str],
+        account: Mapping[str, Any] | None,
+        authority: str | AuthorityBuilder | None = None,
+        force_refresh: bool = False,
+        claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        """Like :meth:`acquire_token_silent`, but a failed refresh returns its error dict.
+
+        Concurrent calls needing the same token share one refresh request. A proactive
+        refresh (``refresh_on``) that fails returns the still-valid cached token.
+
+        Args:
+            forwarded_client_claims: Claims (a JSON object string) the client forwards: only
+                a token got with the same value is returned from the cache, and a refresh
+                sends them merged into ``claims``.
+            data: Extra form fields for a refresh; they key the cache too.
+
+        Returns:
+            A token result, None when the cache holds nothing usable, or an error dict.
+
+        Raises:
+            ValueError: a malformed ``forwarded_client_claims`` or ``data``.
+            TypeError: an unknown keyword argument.
+        """
+        self._refuse_auth_scheme(kwargs)
+        kwargs.pop("auth_scheme", None)
+        reject_unknown_kwargs("acquire_token_silent_with_error", kwargs)
+        extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
+        chosen = self._authority_for(authority)
+        hit = app_flows.silent_cached(
+            self._ctx, chosen, scopes, account,
+            force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
+        )
+        if hit is not None:
+            return hit
+        return self._run(app_flows.silent(
+            self._ctx, chosen, scopes, account,
+            force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
+        ))
+
+    # -- other grants ----------------------------------------------------------------------
+
+    def acquire_token_by_refresh_token(
+        self, refresh_token: str, scopes: list[str], **kwargs: Any
+    ) -> dict[str, Any]:
+        """Migrate a refresh token obtained elsewhere (e.g. ADAL) into this app's cache.
+
+        Raises:
+            TypeError: a keyword other than ``claims_challenge``.
+        """
+        claims_challenge = kwargs.pop("claims_challenge", None)
+        reject_unknown_kwargs("acquire_token_by_refresh_token", kwargs)
+        return self._result(self._run(app_flows.by_refresh_token(
+            self._ctx, self.authority, refresh_token, scopes, claims_challenge)))
+
+    def acquire_token_by_username_password(
+        self,
+        username: str,
+        password: str,
+        scopes: list[str],
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Resource owner password grant (managed accounts; not recommended).
+
+        Returns:
+            A token result, or an error dict (federated accounts are not supported).
+
+        Raises:
+            TypeError: a keyword other than ``data`` (extra form fields).
+        """
+        self._refuse_auth_scheme(kwargs)
+        kwargs.pop("auth_scheme", None)
+        data = kwargs.pop("data", None)
+        reject_unknown_kwargs("acquire_token_by_username_password", kwargs)
+        return self._result(self._run(app_flows.by_username_password(
+            self._ctx, self.authority, username, password, scopes,
+            claims_challenge=claims_challenge, data=data,
+        )))
+
+
+class PublicClientApplication(PublicRules, ClientApplication):
+    """An application that can't keep a secret: it signs users in."""
+
+    def acquire_token_interactive(
+        self,
+        scopes: list[str],
+        prompt: str | None = None,
+        login_hint: str | None = None,
+        domain_hint: str | None = None,
+        claims_challenge: str | None = None,
+        timeout: float | None = None,
+        port: int | None = None,
+        extra_scopes_to_consent: list[str] | None = None,
+        max_age: int | None = None,
+        parent_window_handle: int | None = None,
+        on_before_launching_ui: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Sign a user in through the system browser (see ``docs/interactive.md``).
+
+        Parameters are msal's, in msal's positional order; broker-only ones
+        (``parent_window_handle``) are accepted and ignored.
+
+        Raises:
+            TypeError: a keyword other than these and ``response_mode`` (checked before the
+                browser opens).
+        """
+        from .interactive import acquire_token_interactive
+
+        self._refuse_auth_scheme(kwargs)
+        kwargs.pop("auth_scheme", None)
+        reject_unknown_kwargs("acquire_token_interactive",
+                              {k: v for k, v in kwargs.items() if k != "response_mode"})
+        result: dict[str, Any] = acquire_token_interactive(
+            self, scopes, prompt=prompt, login_hint=login_hint, domain_hint=domain_hint,
+            claims_challenge=claims_challenge, timeout=timeout, port=port,
+            extra_scopes_to_consent=extra_scopes_to_consent, max_age=max_age,
+            parent_window_handle=parent_window_handle,
+            on_before_launching_ui=on_before_launching_ui, **kwargs)
+        return result
+
+    def initiate_device_flow(
+        self,
+        scopes: list[str] | None = None,
+        *,
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Ask for a device code.
+
+        Returns:
+            The flow dict: show ``flow["message"]`` to the user (it is always present on
+            success), then pass the dict to :meth:`acquire_token_by_device_flow`. Without
+            ``user_code`` it is an error dict.
+
+        Raises:
+            TypeError: an unknown keyword argument.
+        """
+        reject_unknown_kwargs("initiate_device_flow", kwargs)
+        return self._result(self._run(app_flows.initiate_device_flow(
+            self._ctx, self.authority, scopes or [], claims_challenge)))
+
+    def acquire_token_by_device_flow(
+        self,
+        flow: MutableMapping[str, Any],
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Poll until the user signs in, the code expires, or ``flow["expires_at"] = 0``.
+
+        Raises:
+            ValueError: ``flow`` is not a device flow dict.
+            TypeError: an unknown keyword argument.
+        """
+        reject_unknown_kwargs("acquire_token_by_device_flow", kwargs)
+        return self._result(self._run(app_flows.by_device_flow(
+            self._ctx, self.authority, flow, claims_challenge)))
+
+
+class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
+    """An application with a credential (secret, certificate or assertion)."""
+
+    def acquire_token_for_client(
+        self,
+        scopes: list[str],
+        claims_challenge: str | None = None,
+        fmi_path: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
+        force_refresh: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """A token for the app itself (client credentials), from the cache when fresh.
+
+        Args:
+            scopes: Usually ``["{resource}/.default"]``.
+            claims_challenge: Bypasses the cache and asks for these claims.
+            fmi_path: A federated managed identity credential path, sent as the ``fmi_path``
+                form field; the token is cached under it (an extended cache key).
+            forwarded_client_claims: Claims (a JSON object string) the client forwards:
+                merged into the request's ``claims``; unlike ``claims_challenge`` the token
+                is cached, keyed on this value.
+            data: Extra form fields to send (msal's ``data=``); they key the cache too.
+            force_refresh: Bypasses the cached access token (a resource rejected it).
+                An entra_auth extension: msal refuses this argument.
+
+        Returns:
+            A token result (``token_source`` ``cache`` or ``identity_provider``) or an
+            error dict.
+
+        Raises:
+            ValueError: ``fmi_path`` is not a string, ``forwarded_client_claims`` is not a
+                JSON object string, or ``data`` is not a dict of strings.
+            TypeError: any other keyword argument.
+        """
+        reject_unknown_kwargs("acquire_token_for_client", kwargs)
+        extras = build_extras(data, fmi_path=fmi_path,
+                              forwarded_client_claims=forwarded_client_claims)
+        hit = app_flows.for_client_cached(
+            self._ctx, self.authority, scopes, claims_challenge, extras=extras,
+            force_refresh=force_refresh)
+        if hit is not None:
+            return hit
+        self._warn_if_multi_tenant()
+        return self._result(self._run(app_flows.for_client(
+            self._ctx, self.authority, scopes, claims_challenge, extras=extras,
+            force_refresh=force_refresh)))
+
+    def remove_tokens_for_client(self) -> None:
+        """Remove the app-only tokens :meth:`acquire_token_for_client` cached."""
+        self._remove_app_tokens()
+
+    def acquire_token_on_behalf_of(
+        self,
+        user_assertion: str,
+        scopes: list[str],
+        claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
+        force_refresh: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Exchange an incoming user token for one to call a downstream API.
+
+        Tokens are cached per assertion (by its SHA-256), so the same assertion asking for
+        the same scopes is answered from the cache.
+
+        Args:
+            user_assertion: The incoming access token.
+            scopes: The downstream API's scopes.
+            claims_challenge: Bypasses the cache and asks for these claims.
+            forwarded_client_claims: Claims (a JSON object string) merged into the request's
+                ``claims``; the token is cached, keyed on this value.
+            data: Extra form fields to send (msal's ``data=``); they key the cache too.
+            force_refresh: Bypasses the cached access token, as when a resource rejected it
+                (an entra_auth extension).
+
+        Raises:
+            ValueError: a malformed ``forwarded_client_claims`` or ``data``.
+            TypeError: any other keyword argument.
+        """
+        reject_unknown_kwargs("acquire_token_on_behalf_of", kwargs)
+        extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
+        return self._result(self._run(app_flows.obo(
+            self._ctx, self.authority, user_assertion, scopes, claims_challenge,
+            extras=extras, force_refresh=force_refresh)))
+
+    def acquire_token_by_user_federated_identity_credential(
+        self,
+        scopes: list[str],
+        assertion: str,
+        username: str | None = None,
+        user_object_id: str | None = None,
+        claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """A user's token for an agent, in exchange for its federated identity credential
+        (the ``user_fic`` grant, msal 1.39's method of the same name).
+
+        Args:
+            scopes: Scopes of the downstream API.
+            assertion: The federated identity credential (e.g. the agent's instance token).
+            username: The user's UPN (or ``user_object_id``, not both).
+            user_object_id: The user's object id.
+            claims_challenge: Claims a resource asked for.
+
+        Returns:
+            A token result (the user's tokens are cached, so ``acquire_token_silent`` finds
+            them afterwards) or an error dict.
+
+        Raises:
+            ValueError: No assertion, or not exactly one of ``username``/``user_object_id``.
+            ValueError: also a malformed ``forwarded_client_claims`` or ``data`` (merged into
+                ``claims`` / sent, and keying the cached token, as for the other grants).
+            TypeError: Another keyword argument.
+        """
+        reject_unknown_kwargs("acquire_token_by_user_federated_identity_credential", kwargs)
+        extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
+        return self._result(self._run(app_flows.by_user_fic(
+            self._ctx, self.authority, scopes, assertion, username=username,
+            user_object_id=user_object_id, claims_challenge=claims_challenge, extras=extras)))
 
 
 def extract_certs(public_cert_content: str) -> list[str]:
