@@ -38,6 +38,7 @@ __all__ = [
     "run_async", "run_sync", "start",
 ]
 
+# ForgetToken is the adapters' message: its warning keeps the adapters' logger name.
 logger = logging.getLogger("entra_auth.adapters")
 
 T = TypeVar("T")
