@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from entra_auth.adapters import EntraAuth
 from entra_auth.adapters._flow import challenge_flow
@@ -12,7 +13,6 @@ from entra_auth.adapters.policy import (
     hosts_for_scopes,
     same_origin,
 )
-from entra_auth.errors import InteractionRequiredError
 from entra_auth.protocol.messages import NeedToken, ResponseInfo, SendWithToken
 from entra_auth.transport.driver import Done, resume, start
 
@@ -106,30 +106,33 @@ URL = "https://api.test/data"
 
 
 class _CountingApp:
-    """Answers get_accounts (no account): the adapter would ask for a token with it."""
+    """A confidential application whose client-credentials token is "t1"."""
 
     def __init__(self) -> None:
         self.calls = 0
 
-    def get_accounts(self, username: str | None = None) -> list[object]:
+    def acquire_token_for_client(self, scopes: list[str], **kwargs: object) -> dict[str, object]:
         self.calls += 1
-        return []
+        return {"access_token": "t1", "token_type": "Bearer", "expires_in": 3600}
+
+
+def _auth(app: _CountingApp) -> EntraAuth:
+    return EntraAuth(app, ["https://api.test/.default"], allowed_hosts=["api.test"])  # type: ignore[arg-type]
 
 
 def _first_steps(url: str) -> str:
     """The adapters' inline first steps (EntraAuth._first_token_sync): the destination
-    check, then a token (here "t1" in place of the application's)."""
+    check, then the application's token."""
     app = _CountingApp()
-    auth = EntraAuth(app, ["https://api.test/.default"], allowed_hosts=["api.test"])  # type: ignore[arg-type]
-    try:
-        auth._first_token_sync(url)
-    except InteractionRequiredError:  # passed the check, asked the application for a token
-        assert app.calls == 1
-        return "t1"
-    raise AssertionError("the fake application has no token to give")
+    token = _auth(app)._first_token_sync(url)
+    assert app.calls == 1
+    return token
 
 
 def test_flow_attaches_and_stops_on_success() -> None:
+    auth = _auth(_CountingApp())
+    prepared = auth(requests.Request("GET", URL).prepare())
+    assert prepared.headers["Authorization"] == "Bearer t1"
     token = _first_steps(URL)
     assert token == "t1"
     flow = challenge_flow(URL, token, ResponseInfo(200, None, URL), replayable=True)
@@ -150,7 +153,7 @@ def test_flow_answers_a_claims_challenge_once() -> None:
 
 def test_flow_refuses_before_asking_for_a_token() -> None:
     app = _CountingApp()
-    auth = EntraAuth(app, ["https://api.test/.default"], allowed_hosts=["api.test"])  # type: ignore[arg-type]
+    auth = _auth(app)
     with pytest.raises(UnsafeDestinationError):
         auth._first_token_sync("http://api.test/data")
     assert app.calls == 0
