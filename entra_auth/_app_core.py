@@ -55,6 +55,12 @@ def reject_unknown_kwargs(method: str, kwargs: Mapping[str, Any]) -> None:
                         + (f" ({hint})" if hint else ""))
 
 
+def home_account_id_of(account: object) -> str | None:
+    """The ``home_account_id`` of an account dict (what a cache backend loads for it), or None."""
+    home = account.get("home_account_id") if isinstance(account, Mapping) else None
+    return home if isinstance(home, str) and home else None
+
+
 def _version() -> str:
     from . import __version__
 

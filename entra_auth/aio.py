@@ -3,23 +3,31 @@
 Each method drives the same I/O-free flows as the sync classes (:mod:`protocol.app_flows`)
 with ``run_async``: no thread offload, no blocking call on the event loop; device-code
 polling sleeps with ``asyncio.sleep`` and is cancellable. A ``TokenCache`` may be shared
-with sync applications. A cache with async I/O (``AsyncRedisTokenCache``) gets the partitions
-each method reads loaded before it runs and its writes flushed after (:meth:`_cached`).
+with sync applications. A cache that does storage I/O gets what each method reads loaded before
+it runs and its writes flushed after, through the same protocol the sync classes call
+(:mod:`entra_auth.cache.backend`, :meth:`ClientApplication._cached`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._aio_singleflight import AsyncSingleFlight
-from ._app_core import AppCore, ConfidentialRules, PublicRules, reject_unknown_kwargs
+from ._app_core import (
+    AppCore,
+    ConfidentialRules,
+    PublicRules,
+    home_account_id_of,
+    reject_unknown_kwargs,
+)
+from .cache.backend import WRITES_ONLY, AsyncCacheIO, CallReads, async_cache_io
 from .protocol import app_flows
 from .protocol.authority import Authority, AuthorityBuilder
 from .protocol.discovery import AuthorityMetadata, discover, known_metadata
 from .protocol.extras import Extras, build_extras
+from .protocol.grants.on_behalf_of import assertion_hash
 from .protocol.messages import AppFlow
 from .transport.driver import run_async
 from .transport.httpx_transport import HttpxAsyncTransport
@@ -59,11 +67,6 @@ def __getattr__(name: str) -> Any:
 T = TypeVar("T")
 
 
-def _home_of(account: object) -> str | None:
-    home = account.get("home_account_id") if isinstance(account, Mapping) else None
-    return home if isinstance(home, str) and home else None
-
-
 class ClientApplication(AppCore):
     """The base of the async :class:`PublicClientApplication` and
     :class:`ConfidentialClientApplication`.
@@ -82,27 +85,23 @@ class ClientApplication(AppCore):
         )
         self._single_flight = AsyncSingleFlight()
         self.http_client = self._transport.client
-        # The optional async cache protocol: a cache whose storage needs awaiting offers
-        # _around_call(**inputs), an async context manager that loads the partitions a call
-        # reads and flushes its writes. Plain TokenCaches have none and pay nothing.
-        around = getattr(self.token_cache, "_around_call", None)
-        self._cache_scope: Callable[..., AbstractAsyncContextManager[Any]] | None = (
-            around if callable(around) else None)
+        # The cache backend protocol (entra_auth.cache.backend): None for an in-memory cache.
+        self._cache_io: AsyncCacheIO | None = async_cache_io(self.token_cache)
 
     async def _run(self, flow: AppFlow[T]) -> T | dict[str, Any]:
         guarded = app_flows.guard(flow)
         return await run_async(guarded, self._transport, flights=self._single_flight)
 
-    async def _cached(self, call: Callable[[], Awaitable[T]], **inputs: Any) -> T:
-        """Run ``call`` inside the async cache's scope for ``inputs`` (see ``_around_call``).
-
-        ``inputs`` name what the call reads (``home_account_id``, ``client_id``, ``tenant``,
-        ``user_assertion``, ``all_users``, ``all_tenants_of``); none: it only writes.
+    async def _cached(
+        self, call: Callable[[], Awaitable[T]], reads: CallReads = WRITES_ONLY
+    ) -> T:
+        """Run ``call`` between the cache's load of ``reads`` and its flush (the
+        :class:`~entra_auth.cache.backend.AsyncCacheIO` protocol); a plain cache: just run it.
         """
-        scope = self._cache_scope
-        if scope is None:
+        cache_io = self._cache_io
+        if cache_io is None:
             return await call()
-        async with scope(**inputs):
+        async with cache_io.around_call_async(reads):
             return await call()
 
     async def _realm(self, authority: Authority) -> str | None:
@@ -138,14 +137,15 @@ class ClientApplication(AppCore):
         """
         found = await self._cached(
             lambda: self._run(app_flows.accounts(self._ctx, self.authority, username)),
-            all_users=True)
+            CallReads(all_accounts=True))
         return self._account_list(found)
 
     async def remove_account(self, account: Mapping[str, Any]) -> None:
         """Forget an account's tokens and entries (see the sync ``remove_account``)."""
         await self._cached(
             lambda: self._run(app_flows.remove_account(self._ctx, self.authority, account)),
-            client_id=self.client_id, home_account_id=_home_of(account))
+            CallReads(home_account_id=home_account_id_of(account), client_id=self.client_id,
+                      app_metadata=True))
 
     # -- authorization code ----------------------------------------------------------------
 
@@ -274,16 +274,24 @@ class ClientApplication(AppCore):
         reject_unknown_kwargs("acquire_token_silent_with_error", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         chosen = self._authority_for(authority)
-        if self._cache_scope is None:
+        if self._cache_io is None:  # in memory: the hit costs one plain lookup
+            hit = app_flows.silent_cached(
+                self._ctx, chosen, scopes, account,
+                force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
+            )
+            if hit is not None:
+                return hit
             return await self._silent(
                 chosen, scopes, account, force_refresh, claims_challenge, extras)
-        home = _home_of(account)
-        # account=None looks for the app's own token (the app partition of the realm)
-        tenant = None if home or account is not None else await self._realm(chosen)
+        home = home_account_id_of(account)
+        # Discovered first (once), so that the cached-token check runs before any refresh;
+        # account=None looks for the app's own token (the app partition of the realm).
+        realm = await self._realm(chosen)
+        tenant = None if home or account is not None else realm
         return await self._cached(
             lambda: self._silent(
                 chosen, scopes, account, force_refresh, claims_challenge, extras),
-            client_id=self.client_id, home_account_id=home, tenant=tenant)
+            CallReads(home_account_id=home, client_id=self.client_id, tenant=tenant))
 
     async def _silent(
         self,
@@ -300,10 +308,11 @@ class ClientApplication(AppCore):
         )
         if hit is not None:
             return hit
-        return await self._run(app_flows.silent(
+        # A refresh also reads the app's metadata (its FOCI family).
+        return await self._cached(lambda: self._run(app_flows.silent(
             self._ctx, chosen, scopes, account,
             force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
-        ))
+        )), CallReads(client_id=self.client_id, app_metadata=True))
 
     # -- other grants ----------------------------------------------------------------------
 
@@ -412,12 +421,17 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         reject_unknown_kwargs("acquire_token_for_client", kwargs)
         extras = build_extras(data, fmi_path=fmi_path,
                               forwarded_client_claims=forwarded_client_claims)
-        if self._cache_scope is None:
+        if self._cache_io is None:  # in memory: the hit costs one plain lookup
+            hit = app_flows.for_client_cached(
+                self._ctx, self.authority, scopes, claims_challenge, extras=extras,
+                force_refresh=force_refresh)
+            if hit is not None:
+                return hit
             return await self._for_client(scopes, claims_challenge, extras, force_refresh)
         tenant = await self._realm(self.authority)
         return await self._cached(
             lambda: self._for_client(scopes, claims_challenge, extras, force_refresh),
-            client_id=self.client_id, tenant=tenant)
+            CallReads(client_id=self.client_id, tenant=tenant))
 
     async def _for_client(
         self, scopes: list[str], claims_challenge: str | None, extras: Extras,
@@ -441,7 +455,7 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         async def remove() -> None:
             self._remove_app_tokens()  # the cache only, no network
 
-        await self._cached(remove, all_tenants_of=self.client_id)
+        await self._cached(remove, CallReads(all_app_tokens_of=self.client_id))
 
     async def acquire_token_on_behalf_of(
         self,
@@ -460,11 +474,13 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         """
         reject_unknown_kwargs("acquire_token_on_behalf_of", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
+        reads = WRITES_ONLY if self._cache_io is None else CallReads(
+            user_assertion_hash=assertion_hash(user_assertion))
         return self._result(await self._cached(
             lambda: self._run(app_flows.obo(
                 self._ctx, self.authority, user_assertion, scopes, claims_challenge,
                 extras=extras, force_refresh=force_refresh)),
-            client_id=self.client_id, user_assertion=user_assertion))
+            reads))
 
     async def acquire_token_by_user_federated_identity_credential(
         self,

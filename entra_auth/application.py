@@ -13,20 +13,31 @@ What is where, top to bottom:
 * :func:`extract_certs` and :class:`Prompt`, as in ``msal.application``.
 
 The async classes (:mod:`entra_auth.aio`) drive the same flows with ``run_async``; both kinds
-build their configuration with :class:`~entra_auth._app_core.AppCore`.
+build their configuration with :class:`~entra_auth._app_core.AppCore`. Both call a cache that
+does storage I/O through the same protocol, at the same points (:mod:`entra_auth.cache.backend`,
+:meth:`ClientApplication._cached`): load what a method reads before it runs, flush after.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
 
-from ._app_core import AppCore, ConfidentialRules, PublicRules, reject_unknown_kwargs
+from ._app_core import (
+    AppCore,
+    ConfidentialRules,
+    PublicRules,
+    home_account_id_of,
+    reject_unknown_kwargs,
+)
+from .cache.backend import WRITES_ONLY, CacheIO, CallReads, sync_cache_io
 from .concurrency import SingleFlight
 from .protocol import app_flows
-from .protocol.authority import AuthorityBuilder
-from .protocol.extras import build_extras
+from .protocol.authority import Authority, AuthorityBuilder
+from .protocol.discovery import AuthorityMetadata, discover, known_metadata
+from .protocol.extras import Extras, build_extras
+from .protocol.grants.on_behalf_of import assertion_hash
 from .protocol.messages import AppFlow
 from .transport.driver import SyncTransport, run_sync
 
@@ -57,9 +68,29 @@ class ClientApplication(AppCore):
             self._transport = RequestsTransport(verify=verify, proxies=proxies, timeout=timeout)
         self.http_client = http_client
         self._single_flight = SingleFlight()
+        # The cache backend protocol (entra_auth.cache.backend): None for an in-memory cache;
+        # ValueError for a cache that can only load by awaiting.
+        self._cache_io: CacheIO | None = sync_cache_io(self.token_cache)
 
     def _run(self, flow: AppFlow[T]) -> T | dict[str, Any]:
         return run_sync(app_flows.guard(flow), self._transport, flights=self._single_flight)
+
+    def _cached(self, call: Callable[[], T], reads: CallReads = WRITES_ONLY) -> T:
+        """Run ``call`` between the cache's load of ``reads`` and its flush (the
+        :class:`~entra_auth.cache.backend.CacheIO` protocol); a plain cache: just run it."""
+        cache_io = self._cache_io
+        if cache_io is None:
+            return call()
+        with cache_io.around_call(reads):
+            return call()
+
+    def _realm(self, authority: Authority) -> str | None:
+        """The cache realm of ``authority``: its token endpoint's tenant (discovers once)."""
+        metadata = known_metadata(self._ctx, authority)
+        if metadata is None:
+            found = self._run(discover(self._ctx, authority))
+            metadata = found if isinstance(found, AuthorityMetadata) else None
+        return metadata.realm if metadata is not None else None  # else the flow reports it
 
     # -- accounts --------------------------------------------------------------------------
 
@@ -72,8 +103,9 @@ class ClientApplication(AppCore):
         Returns:
             A list of account dicts (``username``, ``home_account_id``, ``environment``...).
         """
-        return self._account_list(
-            self._run(app_flows.accounts(self._ctx, self.authority, username)))
+        return self._account_list(self._cached(
+            lambda: self._run(app_flows.accounts(self._ctx, self.authority, username)),
+            CallReads(all_accounts=True)))
 
     def remove_account(self, account: Mapping[str, Any]) -> None:
         """Sign the account out of this app: forget its tokens and account entries.
@@ -81,7 +113,10 @@ class ClientApplication(AppCore):
         Raises:
             ValueError: ``account`` is not an account dict.
         """
-        self._run(app_flows.remove_account(self._ctx, self.authority, account))
+        self._cached(
+            lambda: self._run(app_flows.remove_account(self._ctx, self.authority, account)),
+            CallReads(home_account_id=home_account_id_of(account), client_id=self.client_id,
+                      app_metadata=True))
 
     # -- authorization code ----------------------------------------------------------------
 
@@ -164,9 +199,9 @@ class ClientApplication(AppCore):
         """
         claims_challenge = kwargs.pop("claims_challenge", None)
         reject_unknown_kwargs("acquire_token_by_auth_code_flow", kwargs)
-        return self._result(self._run(app_flows.by_auth_code_flow(
+        return self._result(self._cached(lambda: self._run(app_flows.by_auth_code_flow(
             self._ctx, self.authority, auth_code_flow, auth_response, scopes, claims_challenge,
-        )))
+        ))))
 
     def acquire_token_by_authorization_code(
         self,
@@ -191,10 +226,10 @@ class ClientApplication(AppCore):
         """
         reject_unknown_kwargs("acquire_token_by_authorization_code", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
-        return self._result(self._run(app_flows.by_authorization_code(
+        return self._result(self._cached(lambda: self._run(app_flows.by_authorization_code(
             self._ctx, self.authority, code, scopes, redirect_uri=redirect_uri, nonce=nonce,
             claims_challenge=claims_challenge, extras=extras,
-        )))
+        ))))
 
     # -- silent ----------------------------------------------------------------------------
 
@@ -260,16 +295,45 @@ class ClientApplication(AppCore):
         reject_unknown_kwargs("acquire_token_silent_with_error", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
         chosen = self._authority_for(authority)
+        if self._cache_io is None:  # in memory: the hit costs one plain lookup
+            hit = app_flows.silent_cached(
+                self._ctx, chosen, scopes, account,
+                force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
+            )
+            if hit is not None:
+                return hit
+            return self._silent(
+                chosen, scopes, account, force_refresh, claims_challenge, extras)
+        home = home_account_id_of(account)
+        # Discovered first (once), so that the cached-token check runs before any refresh;
+        # account=None looks for the app's own token (the app partition of the realm).
+        realm = self._realm(chosen)
+        tenant = None if home or account is not None else realm
+        return self._cached(
+            lambda: self._silent(
+                chosen, scopes, account, force_refresh, claims_challenge, extras),
+            CallReads(home_account_id=home, client_id=self.client_id, tenant=tenant))
+
+    def _silent(
+        self,
+        chosen: Authority,
+        scopes: list[str],
+        account: Mapping[str, Any] | None,
+        force_refresh: bool,
+        claims_challenge: str | None,
+        extras: Extras,
+    ) -> dict[str, Any] | None:
         hit = app_flows.silent_cached(
             self._ctx, chosen, scopes, account,
             force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
         )
         if hit is not None:
             return hit
-        return self._run(app_flows.silent(
+        # A refresh also reads the app's metadata (its FOCI family).
+        return self._cached(lambda: self._run(app_flows.silent(
             self._ctx, chosen, scopes, account,
             force_refresh=force_refresh, claims_challenge=claims_challenge, extras=extras,
-        ))
+        )), CallReads(client_id=self.client_id, app_metadata=True))
 
     # -- other grants ----------------------------------------------------------------------
 
@@ -283,8 +347,8 @@ class ClientApplication(AppCore):
         """
         claims_challenge = kwargs.pop("claims_challenge", None)
         reject_unknown_kwargs("acquire_token_by_refresh_token", kwargs)
-        return self._result(self._run(app_flows.by_refresh_token(
-            self._ctx, self.authority, refresh_token, scopes, claims_challenge)))
+        return self._result(self._cached(lambda: self._run(app_flows.by_refresh_token(
+            self._ctx, self.authority, refresh_token, scopes, claims_challenge))))
 
     def acquire_token_by_username_password(
         self,
@@ -306,10 +370,10 @@ class ClientApplication(AppCore):
         kwargs.pop("auth_scheme", None)
         data = kwargs.pop("data", None)
         reject_unknown_kwargs("acquire_token_by_username_password", kwargs)
-        return self._result(self._run(app_flows.by_username_password(
+        return self._result(self._cached(lambda: self._run(app_flows.by_username_password(
             self._ctx, self.authority, username, password, scopes,
             claims_challenge=claims_challenge, data=data,
-        )))
+        ))))
 
 
 class PublicClientApplication(PublicRules, ClientApplication):
@@ -387,8 +451,8 @@ class PublicClientApplication(PublicRules, ClientApplication):
             TypeError: an unknown keyword argument.
         """
         reject_unknown_kwargs("acquire_token_by_device_flow", kwargs)
-        return self._result(self._run(app_flows.by_device_flow(
-            self._ctx, self.authority, flow, claims_challenge)))
+        return self._result(self._cached(lambda: self._run(app_flows.by_device_flow(
+            self._ctx, self.authority, flow, claims_challenge))))
 
 
 class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
@@ -431,6 +495,22 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         reject_unknown_kwargs("acquire_token_for_client", kwargs)
         extras = build_extras(data, fmi_path=fmi_path,
                               forwarded_client_claims=forwarded_client_claims)
+        if self._cache_io is None:  # in memory: the hit costs one plain lookup
+            hit = app_flows.for_client_cached(
+                self._ctx, self.authority, scopes, claims_challenge, extras=extras,
+                force_refresh=force_refresh)
+            if hit is not None:
+                return hit
+            return self._for_client(scopes, claims_challenge, extras, force_refresh)
+        tenant = self._realm(self.authority)
+        return self._cached(
+            lambda: self._for_client(scopes, claims_challenge, extras, force_refresh),
+            CallReads(client_id=self.client_id, tenant=tenant))
+
+    def _for_client(
+        self, scopes: list[str], claims_challenge: str | None, extras: Extras,
+        force_refresh: bool = False,
+    ) -> dict[str, Any]:
         hit = app_flows.for_client_cached(
             self._ctx, self.authority, scopes, claims_challenge, extras=extras,
             force_refresh=force_refresh)
@@ -443,7 +523,7 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
 
     def remove_tokens_for_client(self) -> None:
         """Remove the app-only tokens :meth:`acquire_token_for_client` cached."""
-        self._remove_app_tokens()
+        self._cached(self._remove_app_tokens, CallReads(all_app_tokens_of=self.client_id))
 
     def acquire_token_on_behalf_of(
         self,
@@ -477,9 +557,11 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         """
         reject_unknown_kwargs("acquire_token_on_behalf_of", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
-        return self._result(self._run(app_flows.obo(
+        reads = WRITES_ONLY if self._cache_io is None else CallReads(
+            user_assertion_hash=assertion_hash(user_assertion))
+        return self._result(self._cached(lambda: self._run(app_flows.obo(
             self._ctx, self.authority, user_assertion, scopes, claims_challenge,
-            extras=extras, force_refresh=force_refresh)))
+            extras=extras, force_refresh=force_refresh)), reads))
 
     def acquire_token_by_user_federated_identity_credential(
         self,
@@ -515,9 +597,9 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
         """
         reject_unknown_kwargs("acquire_token_by_user_federated_identity_credential", kwargs)
         extras = build_extras(data, forwarded_client_claims=forwarded_client_claims)
-        return self._result(self._run(app_flows.by_user_fic(
+        return self._result(self._cached(lambda: self._run(app_flows.by_user_fic(
             self._ctx, self.authority, scopes, assertion, username=username,
-            user_object_id=user_object_id, claims_challenge=claims_challenge, extras=extras)))
+            user_object_id=user_object_id, claims_challenge=claims_challenge, extras=extras))))
 
 
 def extract_certs(public_cert_content: str) -> list[str]:

@@ -2,32 +2,39 @@
 
 Reads re-load the file only when a ``stat`` says it changed; writes queue on ``<path>.lock``,
 take msal-extensions' ``<path>.lockfile``, re-load, apply the change and replace the file
-atomically (temp file, fsync, rename). See :mod:`entra_auth.cache.writelock`.
+atomically (temp file, fsync, rename). See :mod:`entra_auth.cache.file_cache_lock`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from ..errors import CacheError
 from ._fs_safety import ensure_private_directory, open_nofollow
+from .backend import CallReads
 from .encryption import CacheEncryption, is_encrypted
-from .lockfile import remove_dead_private_files
-from .serializable import SerializableTokenCache
-from .serialization import Memo, dumps
-from .writelock import CacheWriteLock
+from .file_cache_lock import CacheWriteLock
+from .json_format import Memo, dumps
+from .msal_extensions_lock import remove_dead_private_files
+from .serializable_cache import SerializableTokenCache
 
 __all__ = ["FileTokenCache"]
 
 logger = logging.getLogger("entra_auth.cache")
 
 _Stamp = tuple[int, int, int, int]
+
+# The caches (by id) whose file the running application call loaded (see around_call); per
+# thread and per asyncio task.
+_IN_CALL: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "entra_auth_file_cache_calls", default=frozenset())
 
 
 def _io_error(error: str, what: str, exc: OSError) -> CacheError:
@@ -114,6 +121,32 @@ class FileTokenCache(SerializableTokenCache):
         """Whether the file is encrypted at rest."""
         return self._encryption is not None
 
+    # -- the application call (CacheIO) --------------------------------------------------
+
+    def around_call(self, reads: CallReads) -> contextlib.AbstractContextManager[object]:
+        """The :class:`~entra_auth.cache.backend.CacheIO` step the applications take.
+
+        The load is one ``stat`` (and a re-load when another process changed the file); the
+        call's lookups then read memory without a ``stat`` each. Every write still takes the
+        lock, re-loads and replaces the file by itself: no lock is held across a token
+        request, so nothing is left to flush. ``reads`` is not needed: the file is loaded
+        whole.
+
+        Raises:
+            CacheError: the file can't be read, decrypted or parsed.
+        """
+        return self._load_call()
+
+    @contextlib.contextmanager
+    def _load_call(self) -> Iterator[FileTokenCache]:
+        self._before_read()
+        outer = _IN_CALL.get()
+        _IN_CALL.set(outer | {id(self)})
+        try:
+            yield self
+        finally:
+            _IN_CALL.set(outer)
+
     # -- persistence hooks ----------------------------------------------------------------
 
     def _current_stamp(self) -> _Stamp | None:
@@ -125,6 +158,8 @@ class FileTokenCache(SerializableTokenCache):
             raise _io_error("cache_read_failed", f"cannot stat {self.path}", exc) from None
 
     def _before_read(self) -> None:
+        if id(self) in _IN_CALL.get():
+            return  # loaded by around_call for this call
         if self._current_stamp() == self._stamp:
             return  # the hot path: one stat
         with self._io_lock:

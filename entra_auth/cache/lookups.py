@@ -10,9 +10,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from .core import CacheCore, as_int, env_set, lowered_tuple
+from .base import CacheCore, as_int, env_set, lowered_tuple
+from .entry_store import norm
 from .schema import CredentialType, Entry, lowered
-from .store import norm
 
 __all__ = ["IndexedLookups"]
 

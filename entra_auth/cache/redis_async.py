@@ -2,14 +2,14 @@
 
 The protocol core reads the cache synchronously, so this cache serves reads from partitions
 loaded beforehand and sends writes after the call. ``entra_auth.aio`` applications do both
-around each method (:meth:`AsyncRedisTokenCache._around_call`); ``async with cache.using(...)``
-does it by hand.
+around each method (the :class:`~entra_auth.cache.backend.AsyncCacheIO` protocol,
+:meth:`AsyncRedisTokenCache.around_call_async`); ``async with cache.using(...)`` does it by
+hand.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import fnmatch
 import inspect
 import logging
@@ -18,7 +18,8 @@ from typing import Any
 
 from ..errors import CacheError
 from ..protocol.grants.on_behalf_of import assertion_hash
-from .partitioned import Change
+from .backend import CallReads
+from .partitioned_cache import CALL_LOADS, CallLoads, Change
 from .redis_cache import (
     RedisBackedCache,
     _text,
@@ -34,27 +35,24 @@ __all__ = ["AsyncRedisTokenCache", "assertion_hash"]
 logger = logging.getLogger("entra_auth.cache")
 
 
+class _Scope(CallLoads):
+    """One call's partitions (as loaded) and its writes not yet sent.
 
-class _Scope:
-    """One call's partitions (as loaded) and its writes not yet sent."""
+    Held, like the sync caches' loads, in :data:`~entra_auth.cache.partitioned_cache.CALL_LOADS`
+    (per asyncio task): concurrent calls never evict each other's partitions mid-call, a call
+    reads what it loaded even when that is more than ``cached_partitions``, and each call
+    sends (and hears the failure of) its own writes.
+    """
 
-    __slots__ = ("closed", "pending", "views")
+    __slots__ = ("closed", "pending")
 
     def __init__(self, views: dict[str, TokenCache]) -> None:
-        self.views = views
+        super().__init__(views, {})
         self.pending: list[tuple[dict[str, Change], int]] = []
         # A shared (single-flight) request runs in a task holding a copy of its starter's
         # context, and may write after the starter left (cancelled): such writes go to the
         # cache's unscoped list, sent by the next flush.
         self.closed = False
-
-
-# The running call's scope, per cache (by id; a cache outlives its calls). Held per asyncio
-# task: concurrent calls never evict each other's partitions mid-call, a call reads what it
-# loaded even when that is more than ``cached_partitions``, and each call sends (and hears
-# the failure of) its own writes.
-_SCOPES: contextvars.ContextVar[dict[int, _Scope] | None] = (
-    contextvars.ContextVar("entra_auth_redis_scopes", default=None))
 
 
 class AsyncRedisTokenCache(RedisBackedCache):
@@ -191,27 +189,17 @@ class AsyncRedisTokenCache(RedisBackedCache):
         """
         return self._scope(list(keys) + self.partition_keys(**inputs))
 
-    def _around_call(
-        self,
-        *,
-        all_users: bool = False,
-        all_tenants_of: str | None = None,
-        **inputs: Any,
+    def around_call_async(
+        self, reads: CallReads
     ) -> contextlib.AbstractAsyncContextManager[AsyncRedisTokenCache]:
-        """The async cache protocol of :mod:`entra_auth.aio`: load what a call reads, flush after.
+        """The :class:`~entra_auth.cache.backend.AsyncCacheIO` step of :mod:`entra_auth.aio`.
 
-        ``inputs`` are :meth:`partition_keys`' (what the call knows: account, client, tenant,
-        assertion); ``all_users`` also loads every user partition under the prefix (from the
-        user index sets, for ``get_accounts``), ``all_tenants_of`` every app partition of that
-        client (from its index, for ``remove_tokens_for_client``). With no inputs nothing is
-        read; writes are flushed.
+        Loads what the call reads (the index sets ``reads`` names first, then every partition
+        in one pipelined round trip), and flushes the call's writes on exit, as :meth:`using`
+        does. ``CallReads()`` reads nothing and flushes.
         """
-        indexes = []
-        if all_users:
-            indexes += self._codec.user_indexes()
-        if all_tenants_of:
-            indexes.append(self._codec.app_index(all_tenants_of))
-        return self._scope(self.partition_keys(**inputs), indexes)
+        keys, indexes = self._read_keys(reads)
+        return self._scope(keys, indexes)
 
     @contextlib.asynccontextmanager
     async def _scope(
@@ -228,20 +216,20 @@ class AsyncRedisTokenCache(RedisBackedCache):
                     self._mirror.drop(name)
             keys = keys + found
         views = await self._fetch(keys)
-        outer = _SCOPES.get()
-        enclosing = (outer or {}).get(id(self))
+        outer = CALL_LOADS.get()
+        enclosing = self._current()
         scope = _Scope({**enclosing.views, **views} if enclosing else views)
-        _SCOPES.set({**(outer or {}), id(self): scope})
+        CALL_LOADS.set({**(outer or {}), id(self): scope})
         try:
             yield self
         except BaseException:
-            _SCOPES.set(outer)
+            CALL_LOADS.set(outer)
             try:
                 await self._send(self._take(scope))
             except CacheError as exc:  # the call's own exception says more
                 logger.warning("Could not send token cache writes after a failed call: %s", exc)
             raise
-        _SCOPES.set(outer)
+        CALL_LOADS.set(outer)
         await self._send(self._take(scope))
 
     def _take(self, scope: _Scope) -> list[tuple[dict[str, Change], int]]:
@@ -252,7 +240,8 @@ class AsyncRedisTokenCache(RedisBackedCache):
         return pending
 
     def _current(self) -> _Scope | None:
-        return (_SCOPES.get() or {}).get(id(self))
+        loaded = self._call_loads()
+        return loaded if isinstance(loaded, _Scope) else None
 
     # -- the synchronous side the applications call ---------------------------------------
 

@@ -7,15 +7,17 @@ Works on one Redis server and on Redis Cluster (every script touches one hash-ta
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import CacheError
+from .backend import CallReads
 from .encryption import CacheEncryption
-from .partitioned import Change, PartitionedTokenCache
-from .partitions import LIST_SCRIPT, READ_SCRIPT, WRITE_SCRIPT, PartitionCodec, expired_fields
+from .partition_codec import LIST_SCRIPT, READ_SCRIPT, WRITE_SCRIPT, PartitionCodec, expired_fields
+from .partitioned_cache import Change, PartitionedTokenCache
 from .token_cache import TokenCache
 
 __all__ = ["RedisTokenCache"]
@@ -179,7 +181,9 @@ class RedisTokenCache(RedisBackedCache):
     Each partition's TTL follows its longest-lived entry: an access token's expiry, or
     ``refresh_token_ttl`` for refresh tokens and accounts. Writes are Lua scripts (atomic),
     so instances writing at once never lose each other's entries. Partitions read recently
-    are kept in memory and re-sent by Redis only when they changed.
+    are kept in memory and re-sent by Redis only when they changed. An application reads the
+    partitions each of its calls needs in one pipelined round trip before the call
+    (:meth:`around_call`, the cache backend protocol), and serves its lookups from them.
 
     Every key carries a hash tag, so the cache runs on Redis Cluster (pass a
     ``redis.RedisCluster``): user partitions are spread over 256 tags, each with an index set
@@ -207,15 +211,47 @@ class RedisTokenCache(RedisBackedCache):
     def __repr__(self) -> str:
         return f"RedisTokenCache(prefix={self._codec.prefix!r})"
 
-    def _view(self, key: str) -> TokenCache:
-        known = self._mirror.get(key)
+    def around_call(self, reads: CallReads) -> contextlib.AbstractContextManager[object]:
+        """The :class:`~entra_auth.cache.backend.CacheIO` step the applications take.
+
+        Reads the partitions ``reads`` names (after the index sets it names) in one pipelined
+        round trip, each re-sent by Redis only when its version changed, and serves the
+        call's lookups from them. Writes are sent as they happen (atomic per partition).
+
+        Raises:
+            CacheError: Redis failed or an entry can't be decoded.
+        """
+        return self._load_call(reads)
+
+    def _read_views(self, keys: list[str]) -> dict[str, TokenCache]:
+        known = [self._mirror.get(key) for key in keys]
+        versions = [item[0] if item else "" for item in known]
         try:
-            reply = self._read(keys=[key], args=[known[0] if known else ""])
+            if len(keys) == 1:
+                replies = [self._read(keys=keys, args=versions)]
+            else:
+                pipe = self.client.pipeline(transaction=False)
+                for key, version in zip(keys, versions, strict=True):
+                    queue_script(pipe, self._read, [key], [version], self._cluster)
+                replies = pipe.execute()
         except Exception as exc:  # redis.RedisError and connection errors alike
             raise redis_error(exc, "reading the cache") from None
-        return adopt_reply(self._codec, self._mirror, key, known, reply)
+        return {
+            key: adopt_reply(self._codec, self._mirror, key, item, reply)
+            for key, item, reply in zip(keys, known, replies, strict=True)
+        }
+
+    def _held(self, key: str) -> TokenCache | None:
+        known = self._mirror.get(key)
+        return known[1] if known is not None else None
 
     def _apply(self, changes: dict[str, Change], now: int) -> None:
+        try:
+            self._send(changes, now)
+        finally:
+            self._written(changes)
+
+    def _send(self, changes: dict[str, Change], now: int) -> None:
         plans = plan_writes(self._codec, self._mirror, changes, now)
         if not plans:
             return
@@ -236,7 +272,7 @@ class RedisTokenCache(RedisBackedCache):
         for (key, version, _), old in zip(plans, olds, strict=True):
             self._mirror.after_write(key, old, version, changes[key])
 
-    def _members(self, indexes: list[str]) -> list[str]:
+    def _list_members(self, indexes: list[str]) -> list[str]:
         try:
             pipe = self.client.pipeline(transaction=False)
             for index in indexes:

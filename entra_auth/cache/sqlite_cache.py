@@ -18,10 +18,11 @@ from typing import Any
 
 from ..errors import CacheError
 from ._fs_safety import O_NOFOLLOW, ensure_private_directory, symlink_refusal
+from .backend import CallReads
 from .encryption import CacheEncryption
-from .lockqueue import QueueLock
-from .partitioned import Change, PartitionedTokenCache
-from .partitions import PartitionCodec
+from .partition_codec import PartitionCodec
+from .partitioned_cache import Change, PartitionedTokenCache
+from .queue_lock import QueueLock
 from .redis_cache import Mirror, adopt_reply, plan_writes
 from .token_cache import TokenCache
 
@@ -259,33 +260,67 @@ class SqliteTokenCache(PartitionedTokenCache):
 
     # -- PartitionedTokenCache I/O --------------------------------------------------------
 
-    def _view(self, key: str) -> TokenCache:
-        known = self._mirror.get(key)
+    def around_call(self, reads: CallReads) -> contextlib.AbstractContextManager[object]:
+        """The :class:`~entra_auth.cache.backend.CacheIO` step the applications take.
+
+        Reads the partitions ``reads`` names in one read transaction (each re-read only when
+        its version changed) and serves the call's lookups from them. Writes commit as they
+        happen (one transaction each).
+
+        Raises:
+            CacheError: the database can't be read, or an entry can't be decoded.
+        """
+        return self._load_call(reads)
+
+    def _read_views(self, keys: list[str]) -> dict[str, TokenCache]:
+        known = [self._mirror.get(key) for key in keys]
         connection = self._connection()
         now = int(self._now(None))
+        replies: list[list[Any]] = []
         try:
-            connection.execute("BEGIN")  # one snapshot for the version and the rows
+            connection.execute("BEGIN")  # one snapshot for the versions and the rows
             try:
-                row = connection.execute(
-                    "SELECT version, expires_at FROM partitions WHERE name = ?", (key,)
-                ).fetchone()
-                if row is None or row[1] <= now:
-                    reply: list[Any] = []
-                elif known is not None and known[0] == str(row[0]):
-                    reply = [str(row[0])]
-                else:
-                    flat: list[Any] = []
-                    for field, value in connection.execute(
-                            "SELECT field, value FROM entries WHERE partition = ?", (key,)):
-                        flat += (field, value)
-                    reply = [str(row[0]), flat]
+                for key, item in zip(keys, known, strict=True):
+                    replies.append(self._read_partition(connection, key, item, now))
             finally:
                 connection.execute("COMMIT")
         except sqlite3.Error as exc:
             raise self._error(exc, "reading") from None
-        return adopt_reply(self._codec, self._mirror, key, known, reply)
+        return {
+            key: adopt_reply(self._codec, self._mirror, key, item, reply)
+            for key, item, reply in zip(keys, known, replies, strict=True)
+        }
+
+    @staticmethod
+    def _read_partition(
+        connection: sqlite3.Connection, key: str, known: tuple[str, TokenCache] | None, now: int
+    ) -> list[Any]:
+        """A partition as Redis' READ_SCRIPT answers: [], [version] (unchanged) or
+        [version, flat fields and values]."""
+        row = connection.execute(
+            "SELECT version, expires_at FROM partitions WHERE name = ?", (key,)
+        ).fetchone()
+        if row is None or row[1] <= now:
+            return []
+        if known is not None and known[0] == str(row[0]):
+            return [str(row[0])]
+        flat: list[Any] = []
+        for field, value in connection.execute(
+                "SELECT field, value FROM entries WHERE partition = ?", (key,)):
+            flat += (field, value)
+        return [str(row[0]), flat]
+
+    def _held(self, key: str) -> TokenCache | None:
+        known = self._mirror.get(key)
+        return known[1] if known is not None else None
 
     def _apply(self, changes: dict[str, Change], now: int) -> None:
+        try:
+            self._commit(changes, now)
+        finally:
+            self._written(changes)
+
+    def _commit(self, changes: dict[str, Change], now: int) -> None:
         plans = plan_writes(self._codec, self._mirror, changes, now)
         if not plans:
             return
@@ -368,7 +403,7 @@ class SqliteTokenCache(PartitionedTokenCache):
             "(SELECT name FROM partitions WHERE expires_at <= ?)", (now,))
         connection.execute("DELETE FROM partitions WHERE expires_at <= ?", (now,))
 
-    def _members(self, indexes: list[str]) -> list[str]:
+    def _list_members(self, indexes: list[str]) -> list[str]:
         # No index sets here: the partitions table's primary key answers a prefix query, and
         # each partition names the index it belongs to.
         wanted = set(indexes)

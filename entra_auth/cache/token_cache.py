@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .core import as_int, is_subdict
+from .base import as_int, is_subdict
 from .lookups import IndexedLookups
 from .schema import AuthorityType, CredentialType, Entry, build_entries
 

@@ -9,8 +9,8 @@ import sys
 
 CACHE = pathlib.Path(__file__).resolve().parents[2] / "entra_auth" / "cache"
 # The in-memory core; persistence backends (files, Redis) may do I/O.
-CORE = ("__init__.py", "core.py", "lookups.py", "schema.py", "store.py", "serialization.py",
-        "token_cache.py", "serializable.py")
+CORE = ("__init__.py", "backend.py", "base.py", "lookups.py", "schema.py", "entry_store.py",
+        "json_format.py", "token_cache.py", "serializable_cache.py")
 FORBIDDEN = {"requests", "httpx", "asyncio", "socket", "time", "ssl", "jwt", "cryptography",
              "wrapt", "msal"}
 

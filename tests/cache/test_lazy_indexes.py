@@ -42,7 +42,7 @@ def test_indexes_are_built_on_first_use_and_see_earlier_changes() -> None:
 def test_dumps_with_a_memo_writes_the_same_text_as_without() -> None:
     import json
 
-    from entra_auth.cache.serialization import dumps
+    from entra_auth.cache.json_format import dumps
 
     cache = SerializableTokenCache()
     for i in range(10):

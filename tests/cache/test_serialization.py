@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from entra_auth.cache import SerializableTokenCache
-from entra_auth.cache.serialization import dumps
+from entra_auth.cache.json_format import dumps
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.text() | st.floats(
     allow_nan=False, allow_infinity=False)

@@ -14,7 +14,7 @@ from msal_extensions.token_cache import CrossPlatLock  # type: ignore[import-unt
 
 import entra_auth
 from entra_auth.cache.file_cache import FileTokenCache
-from entra_auth.cache.locking import FileLock
+from entra_auth.cache.file_lock import FileLock
 from entra_auth.errors import CacheError
 from entra_auth.testing import GRAPH_RESOURCE, WEB_APP_ID, WEB_APP_SECRET, Emulator
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from entra_auth.cache.lockqueue import QueueLock, queue_lock_supported
+from entra_auth.cache.queue_lock import QueueLock, queue_lock_supported
 from entra_auth.errors import CacheError
 
 pytestmark = pytest.mark.skipif(not queue_lock_supported(), reason="Linux OFD locks only")
 
 HOLD = """
 import sys, time
-from entra_auth.cache.lockqueue import QueueLock
+from entra_auth.cache.queue_lock import QueueLock
 lock = QueueLock(sys.argv[1], timeout=30)
 lock.acquire()
 print("held", flush=True)

@@ -15,6 +15,7 @@ import pytest
 
 import entra_auth
 import entra_auth.aio
+from entra_auth.cache.backend import CallReads
 from entra_auth.cache.redis_async import AsyncRedisTokenCache
 from entra_auth.errors import CacheError
 from entra_auth.testing import (
@@ -260,8 +261,8 @@ def test_a_failed_call_keeps_its_exception_when_the_flush_fails_too() -> None:
 
 def test_plain_token_cache_has_no_async_scope(emu: Emulator) -> None:
     app = cca(emu, entra_auth.TokenCache())
-    assert app._cache_scope is None
-    assert cca(emu, AsyncRedisTokenCache(_FakeClient()))._cache_scope is not None
+    assert app._cache_io is None
+    assert cca(emu, AsyncRedisTokenCache(_FakeClient()))._cache_io is not None
 
 
 class _FakeClient:
@@ -284,10 +285,10 @@ def test_writes_after_a_call_left_its_scope_are_sent_by_the_next_flush(
         client = redis.asyncio.Redis.from_url(redis_url)
         try:
             cache = AsyncRedisTokenCache(client)
-            async with cache._around_call(client_id="cid", tenant="t1"):
+            async with cache.around_call_async(CallReads(client_id="cid", tenant="t1")):
                 starter = contextvars.copy_context()
             starter.run(cache.add, at_event(1))  # after the scope closed
-            async with cache._around_call():
+            async with cache.around_call_async(CallReads()):
                 pass
         finally:
             await client.aclose()

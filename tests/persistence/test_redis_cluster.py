@@ -15,6 +15,7 @@ import pytest
 
 import entra_auth
 import entra_auth.aio
+from entra_auth.cache.backend import CallReads
 from entra_auth.cache.redis_async import AsyncRedisTokenCache
 from entra_auth.cache.redis_cache import RedisTokenCache
 from entra_auth.errors import CacheError
@@ -186,7 +187,7 @@ def test_async_cache_on_the_cluster_with_a_node_restart(
                 for n in range(USERS):
                     cache.add(user_event(n))
             reader = AsyncRedisTokenCache(other)  # another host
-            async with reader._around_call(all_users=True):
+            async with reader.around_call_async(CallReads(all_accounts=True)):
                 assert len(reader.find_accounts()) == USERS
             victim = redis_cluster.node_of(cache._codec.app_key(STRESS_APP_ID, "x"))
             await asyncio.to_thread(redis_cluster.restart, victim)
@@ -200,7 +201,7 @@ def test_async_cache_on_the_cluster_with_a_node_restart(
             assert scans(redis_cluster) == 0
             fresh = await aio_app(emu, reader, 2).acquire_token_for_client(scopes)
             assert fresh["token_source"] == "identity_provider"
-            async with reader._around_call(all_users=True):
+            async with reader.around_call_async(CallReads(all_accounts=True)):
                 assert len(reader.find_accounts()) == USERS
         finally:
             await client.aclose()

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .encryption import CacheEncryption
+from .entry_store import EntryStore
 from .schema import CredentialType, Entry
-from .store import EntryStore
 from .token_cache import TokenCache
 
 __all__ = [

@@ -1,21 +1,27 @@
-"""PartitionedTokenCache: the TokenCache API over partitions stored elsewhere (Redis caches).
+"""PartitionedTokenCache: the TokenCache API over partitions stored elsewhere (Redis, SQLite).
 
 Each operation names the partition it needs (user, app+tenant, assertion, client metadata);
-subclasses provide the I/O: fetch a partition as an in-memory view, and apply field changes.
+subclasses provide the I/O: fetch partitions as in-memory views, and apply field changes.
+Around an application call (:class:`~entra_auth.cache.backend.CacheIO`), the partitions the
+call reads are fetched in one step first (:meth:`PartitionedTokenCache._load_call`) and its
+lookups are served from them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from .partitions import PartitionCodec, expired_fields
+from .backend import CallReads
+from .entry_store import norm
+from .partition_codec import PartitionCodec, expired_fields
 from .schema import CredentialType, Entry, build_entries, lowered
-from .store import norm
 from .token_cache import TokenCache
 
-__all__ = ["Change", "PartitionedTokenCache"]
+__all__ = ["CALL_LOADS", "CallLoads", "Change", "PartitionedTokenCache"]
 
 logger = logging.getLogger("entra_auth.cache")
 
@@ -38,12 +44,29 @@ class Change:
         self.ttl_ms = 0
 
 
+class CallLoads:
+    """The partitions loaded for the running application call (and the index sets listed)."""
+
+    __slots__ = ("members", "views")
+
+    def __init__(self, views: dict[str, TokenCache], members: dict[str, list[str]]) -> None:
+        self.views = views
+        self.members = members
+
+
+# The running call's loaded partitions, per cache (by id). A ContextVar: each thread, and each
+# asyncio task, sees only the partitions its own call loaded.
+CALL_LOADS: contextvars.ContextVar[dict[int, CallLoads] | None] = contextvars.ContextVar(
+    "entra_auth_loaded_partitions", default=None)
+
+
 class PartitionedTokenCache(TokenCache):
     """The MSAL and indexed TokenCache API, each call served by one partition.
 
-    Subclasses implement :meth:`_view` (a partition as an in-memory TokenCache),
-    :meth:`_apply` (write changes), :meth:`_members` (partitions listed in index sets) and
-    :meth:`_scan` (partition keys matching a pattern, for queries no index answers).
+    Subclasses implement :meth:`_read_views` (partitions as in-memory TokenCaches),
+    :meth:`_apply` (write changes), :meth:`_list_members` (partitions listed in index sets)
+    and :meth:`_scan` (partition keys matching a pattern, for queries no index answers).
+    The sync ones offer :meth:`_load_call` as their ``around_call``.
     """
 
     def __init__(self, codec: PartitionCodec, *, clock: Callable[[], float] | None = None) -> None:
@@ -52,7 +75,8 @@ class PartitionedTokenCache(TokenCache):
 
     # -- I/O primitives ---------------------------------------------------------------------
 
-    def _view(self, key: str) -> TokenCache:
+    def _read_views(self, keys: list[str]) -> dict[str, TokenCache]:
+        """Fetch partitions (empty views for absent ones), in as few round trips as can be."""
         raise NotImplementedError
 
     def _apply(self, changes: dict[str, Change], now: int) -> None:
@@ -61,8 +85,92 @@ class PartitionedTokenCache(TokenCache):
     def _scan(self, pattern: str) -> list[str]:
         raise NotImplementedError
 
-    def _members(self, indexes: list[str]) -> list[str]:
+    def _list_members(self, indexes: list[str]) -> list[str]:
         raise NotImplementedError
+
+    def _held(self, key: str) -> TokenCache | None:
+        """The partition as this instance holds it after its own write (None: re-read it)."""
+        return None
+
+    # -- the application call: load first, then serve lookups from what was loaded ----------
+
+    def _read_keys(self, reads: CallReads) -> tuple[list[str], list[str]]:
+        """The partition keys and the index sets a call with these reads needs."""
+        codec = self._codec
+        keys = []
+        if reads.home_account_id:
+            keys.append(codec.user_key(reads.home_account_id))
+        if reads.client_id and reads.tenant:
+            keys.append(codec.app_key(reads.client_id, reads.tenant))
+        if reads.client_id and reads.app_metadata:
+            keys.append(codec.metadata_key(reads.client_id))
+        if reads.user_assertion_hash:
+            keys.append(codec.obo_key(reads.user_assertion_hash))
+        indexes = []
+        if reads.all_accounts:
+            indexes += codec.user_indexes()
+        if reads.all_app_tokens_of:
+            indexes.append(codec.app_index(reads.all_app_tokens_of))
+        return keys, indexes
+
+    @contextlib.contextmanager
+    def _load_call(self, reads: CallReads) -> Iterator[PartitionedTokenCache]:
+        """The sync :class:`~entra_auth.cache.backend.CacheIO` step.
+
+        Lists the index sets ``reads`` names, then fetches every partition it names in one
+        go, and serves the call's lookups from them. Writes go through at once (each atomic in
+        storage), so nothing is left to flush. A lookup of a partition not loaded reads it.
+        """
+        keys, indexes = self._read_keys(reads)
+        members: dict[str, list[str]] = {}
+        if indexes:
+            members = {index: [] for index in indexes}
+            for key in self._list_members(indexes):
+                index = self._codec.index_of(key)
+                if index is not None:
+                    members.setdefault(index, []).append(key)
+                keys.append(key)
+        views = self._read_views(list(dict.fromkeys(keys))) if keys else {}
+        outer = CALL_LOADS.get()
+        enclosing = (outer or {}).get(id(self))
+        if enclosing is not None:
+            views = {**enclosing.views, **views}
+            members = {**enclosing.members, **members}
+        CALL_LOADS.set({**(outer or {}), id(self): CallLoads(views, members)})
+        try:
+            yield self
+        finally:
+            CALL_LOADS.set(outer)
+
+    def _call_loads(self) -> CallLoads | None:
+        scopes = CALL_LOADS.get()
+        return None if scopes is None else scopes.get(id(self))
+
+    def _view(self, key: str) -> TokenCache:
+        loaded = self._call_loads()
+        if loaded is not None:
+            view = loaded.views.get(key)
+            if view is not None:
+                return view
+        return self._read_views([key])[key]
+
+    def _members(self, indexes: list[str]) -> list[str]:
+        loaded = self._call_loads()
+        if loaded is not None and all(index in loaded.members for index in indexes):
+            return [key for index in indexes for key in loaded.members[index]]
+        return self._list_members(indexes)
+
+    def _written(self, keys: Iterable[str]) -> None:
+        """After a write inside a call: its later lookups see what this instance now holds."""
+        loaded = self._call_loads()
+        if loaded is None:
+            return
+        for key in keys:
+            view = self._held(key)
+            if view is None:
+                loaded.views.pop(key, None)
+            else:
+                loaded.views[key] = view
 
     def _keys(self, kind: str, client_id: str | None = None) -> list[str]:
         """Partition keys of a kind: from the index sets for users and a client's apps, else

@@ -1,6 +1,6 @@
 """The shared core of the token cache classes: lock, persistence hooks, keyed writes.
 
-Holds the MSAL unified-schema document (see ``store.py``) behind one lock and runs the
+Holds the MSAL unified-schema document (see ``entry_store.py``) behind one lock and runs the
 persistence hooks around each outermost operation; the public classes build on it.
 """
 
@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
+from .entry_store import EntryStore
 from .schema import Entry, lowered, make_key_makers
-from .store import EntryStore
 
 __all__ = ["CacheCore", "as_int", "env_set", "is_subdict", "lowered_tuple"]
 

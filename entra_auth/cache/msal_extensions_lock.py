@@ -18,7 +18,7 @@ import sys
 import time
 
 from ..errors import CacheError
-from .locking import open_lock_file
+from .file_lock import open_lock_file
 
 __all__ = ["MsalExtensionsLock", "remove_dead_private_files"]
 

@@ -12,7 +12,7 @@ import json.encoder
 from collections.abc import Callable
 from typing import Any
 
-from .store import load_sections
+from .entry_store import load_sections
 
 __all__ = ["dumps", "loads"]
 

@@ -2,8 +2,9 @@
 
 The lock file sits next to the cache file and is never deleted: deleting a lock file while
 another process waits on it is how lock-file schemes lose mutual exclusion. FileTokenCache
-queues its writers with :mod:`entra_auth.cache.lockqueue` and excludes msal-extensions with
-:mod:`entra_auth.cache.lockfile`; this lock is their fallback where Linux OFD locks are missing.
+queues its writers with :mod:`entra_auth.cache.queue_lock` and excludes msal-extensions with
+:mod:`entra_auth.cache.msal_extensions_lock`; this lock is their fallback where Linux OFD locks
+are missing.
 """
 
 from __future__ import annotations

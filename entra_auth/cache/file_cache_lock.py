@@ -1,11 +1,11 @@
 """The lock a FileTokenCache change takes: our writers' queue, then msal-extensions' lock file.
 
-1. :class:`~entra_auth.cache.lockqueue.QueueLock` on ``<path>.lock`` lines up this library's
+1. :class:`~entra_auth.cache.queue_lock.QueueLock` on ``<path>.lock`` lines up this library's
    writers (threads and processes) first come, first served: under contention each waits for
    the writers ahead of it, not for luck.
-2. :class:`~entra_auth.cache.lockfile.MsalExtensionsLock` on ``<path>.lockfile`` excludes
-   msal-extensions' writers, which poll for that file every 0.25 s and give up after 5 s. Once
-   another program's writer has held it (in the last :data:`FOREIGN_MEMORY` seconds), ours
+2. :class:`~entra_auth.cache.msal_extensions_lock.MsalExtensionsLock` on ``<path>.lockfile``
+   excludes msal-extensions' writers, which poll for that file every 0.25 s and give up after
+   5 s. Once another program's writer has held it (in the last :data:`FOREIGN_MEMORY` seconds), ours
    leave the lock file absent for :data:`GAP` seconds whenever it has been busy for
    :data:`MIXED_BUSY` seconds on end (:data:`PROBE_AFTER` when the sighting is older than
    :data:`RECENT`), so every waiting msal-extensions writer polls into a free lock file well
@@ -19,8 +19,8 @@ import os
 import struct
 import time
 
-from .lockfile import MsalExtensionsLock
-from .lockqueue import QueueLock
+from .msal_extensions_lock import MsalExtensionsLock
+from .queue_lock import QueueLock
 
 __all__ = ["CacheWriteLock"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .serialization import dumps, loads
-from .store import EntryStore
+from .entry_store import EntryStore
+from .json_format import dumps, loads
 from .token_cache import TokenCache
 
 __all__ = ["SerializableTokenCache"]

@@ -20,7 +20,7 @@ import threading
 import time
 
 from ..errors import CacheError
-from .locking import FileLock, forget_in_children, open_tracked_lock, track_in_parent
+from .file_lock import FileLock, forget_in_children, open_tracked_lock, track_in_parent
 
 __all__ = ["QueueLock", "queue_lock_supported"]
 
