@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from ..protocol.messages import HttpRequest, HttpResponse, TransportError
+from ..protocol.messages import HttpRequest, HttpResponse, SendError
 from .timeouts import requests_timeout
 
 __all__ = ["HttpClientTransport", "RequestsTransport"]
@@ -21,7 +21,7 @@ __all__ = ["HttpClientTransport", "RequestsTransport"]
 def _response(raw: Any) -> HttpResponse:
     status = getattr(raw, "status_code", None)
     if not isinstance(status, int):
-        raise TransportError("the http_client returned a response without an int status_code",
+        raise SendError("the http_client returned a response without an int status_code",
                              kind="other")
     text = getattr(raw, "text", "")
     if isinstance(text, bytes):
@@ -64,7 +64,7 @@ class RequestsTransport:
         self.timeout = timeout if timeout is not None else requests_timeout()
 
     def send(self, request: HttpRequest) -> HttpResponse:
-        """Send one request; map requests' exceptions to :class:`TransportError`."""
+        """Send one request; map requests' exceptions to :class:`SendError`."""
         import requests
 
         try:
@@ -78,15 +78,15 @@ class RequestsTransport:
                 timeout=request.timeout if request.timeout is not None else self.timeout,
             )
         except requests.exceptions.ConnectTimeout as exc:
-            raise TransportError(_cause(exc, request), kind="timeout", sent=False) from None
+            raise SendError(_cause(exc, request), kind="timeout", sent=False) from None
         except requests.exceptions.Timeout as exc:
-            raise TransportError(_cause(exc, request), kind="timeout") from None
+            raise SendError(_cause(exc, request), kind="timeout") from None
         except requests.exceptions.SSLError as exc:
-            raise TransportError(_cause(exc, request), kind="other", sent=False) from None
+            raise SendError(_cause(exc, request), kind="other", sent=False) from None
         except requests.exceptions.ConnectionError as exc:
-            raise TransportError(_cause(exc, request), kind="connect") from None
+            raise SendError(_cause(exc, request), kind="connect") from None
         except requests.exceptions.RequestException as exc:
-            raise TransportError(_cause(exc, request), kind="other") from None
+            raise SendError(_cause(exc, request), kind="other") from None
         return _response(raw)
 
     def close(self) -> None:
@@ -148,7 +148,7 @@ class HttpClientTransport:
         self.http_client = http_client
 
     def send(self, request: HttpRequest) -> HttpResponse:
-        """Call the client's ``get``/``post``; any exception becomes a TransportError."""
+        """Call the client's ``get``/``post``; any exception becomes a SendError."""
         parts = urlsplit(request.url)
         url = urlunsplit(parts._replace(query=""))
         params = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
@@ -164,8 +164,8 @@ class HttpClientTransport:
             else:
                 raw = self.http_client.get(url, params=params, headers=dict(request.headers),
                                            **kwargs)
-        except TransportError:
+        except SendError:
             raise
         except Exception as exc:  # a user's client may raise anything
-            raise TransportError(_cause(exc, request), kind="other") from None
+            raise SendError(_cause(exc, request), kind="other") from None
         return _response(raw)
