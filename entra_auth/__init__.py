@@ -6,11 +6,13 @@ requests and httpx, and a local Entra ID emulator in :mod:`entra_auth.testing`.
 Names are imported lazily, so ``import entra_auth`` stays cheap and pulls in none of
 requests, httpx, PyJWT, cryptography or wrapt until a feature needs them.
 
-The public API is listed once, in the ``if TYPE_CHECKING:`` block below: one
+The public API is listed once, in the ``if TYPE_CHECKING or _SOURCELESS:`` block below: one
 ``from <module> import <name> as <name>`` line per name (the ``as`` form is what marks a
 re-export for type checkers). At run time that block does not run; :func:`_read_exports` reads
 it from this file's source into ``_EXPORTS`` (name -> module), which ``__all__`` and the lazy
-:func:`__getattr__` use. To add a public name, add its line there.
+:func:`__getattr__` use. To add a public name, add its line there. Installed without source
+(a frozen application, a ``.pyc``-only install), the block runs: the names are imported at
+once, slower but complete.
 """
 
 from __future__ import annotations
@@ -20,7 +22,52 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__ as __version__
 
-if TYPE_CHECKING:
+
+def _read_exports() -> dict[str, str] | None:
+    """Public name -> its module (relative), from this file's listing block below.
+
+    The block (up to its first blank line) is a run of ``from <module> import <name> as
+    <name>`` statements, one name or several in parentheses per statement, as ruff formats
+    them. Plain string work: ``ast`` (or ``tokenize``, which ``get_source`` imports) would
+    double the time ``import entra_auth`` takes. ``None`` when the package has no source
+    (a frozen application, a ``.pyc``-only install): the block then runs as plain imports.
+    """
+    try:
+        if not __file__.endswith(".py"):  # a .pyc-only install
+            raise OSError(__file__)
+        with open(__file__, encoding="utf-8") as file:
+            source: str | None = file.read()
+    except OSError:  # a zip archive's importer has the source; a frozen one has none
+        get_source = getattr(globals().get("__loader__"), "get_source", None)
+        try:
+            source = get_source(__name__) if callable(get_source) else None
+        except ImportError:
+            source = None
+    if not source or _MARKER not in source:
+        return None
+    block = source.split(_MARKER, 1)[1].split("\n\n", 1)[0]
+    words = block.replace("(", " ").replace(")", " ").replace(",", " ").split()
+    exports: dict[str, str] = {}
+    module = ""
+    at = 0
+    while at < len(words):
+        if words[at] == "from" and words[at + 2] == "import":
+            module, at = words[at + 1], at + 3
+        elif words[at + 1] == "as" and words[at] == words[at + 2] and module:
+            exports[words[at]] = module
+            at += 3
+        else:
+            raise ImportError(f"{__file__}: the listing block is not a list of "
+                              f"'from <module> import <name> as <name>' (at {words[at]!r})")
+    return exports or None
+
+
+_MARKER = "\nif TYPE_CHECKING or _SOURCELESS:\n"
+_READ = _read_exports()
+_SOURCELESS = _READ is None
+_BEFORE = set(globals())
+
+if TYPE_CHECKING or _SOURCELESS:
     from ._app_core import log_as_msal as log_as_msal
     from .adapters import EntraAuth as EntraAuth
     from .adapters import UnsafeDestinationError as UnsafeDestinationError
@@ -75,41 +122,12 @@ if TYPE_CHECKING:
     from .web import WebApi as WebApi
 
 
-def _read_exports() -> dict[str, str]:
-    """Public name -> its module (relative), from this file's ``if TYPE_CHECKING:`` block.
-
-    The block (up to its first blank line) is a run of ``from <module> import <name> as
-    <name>`` statements, one name or several in parentheses per statement, as ruff formats
-    them. Plain string work: ``ast`` (or ``tokenize``, which ``get_source`` imports) would
-    double the time ``import entra_auth`` takes.
-    """
-    try:
-        with open(__file__, encoding="utf-8") as file:
-            source = file.read()
-    except OSError:  # imported from a zip archive: its importer has the source
-        source = globals()["__loader__"].get_source(__name__) or ""
-    block = source.split("\nif TYPE_CHECKING:\n", 1)[-1].split("\n\n", 1)[0]
-    words = block.replace("(", " ").replace(")", " ").replace(",", " ").split()
-    exports: dict[str, str] = {}
-    module = ""
-    at = 0
-    while at < len(words):
-        if words[at] == "from" and words[at + 2] == "import":
-            module, at = words[at + 1], at + 3
-        elif words[at + 1] == "as" and words[at] == words[at + 2] and module:
-            exports[words[at]] = module
-            at += 3
-        else:
-            raise ImportError(f"{__file__}: the TYPE_CHECKING block is not a list of "
-                              f"'from <module> import <name> as <name>' (at {words[at]!r})")
-    if not exports:
-        raise ImportError(f"{__file__}: no source to read the public names from")
-    return exports
-
-
-_EXPORTS = _read_exports()
+# The public names: read from the block above, or (no source) what it just imported.
+_EXPORTS: dict[str, str] = _READ if _READ is not None else {
+    name: "" for name in set(globals()) - _BEFORE - {"_BEFORE"}
+    if not isinstance(globals()[name], type(importlib))}  # not the submodules it imported
 __all__ = [*_EXPORTS, "__version__"]
-
+del _READ, _BEFORE
 
 def __getattr__(name: str) -> Any:
     module_name = _EXPORTS.get(name)

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from ._version import __version__
@@ -107,6 +107,9 @@ class AppCore:
         allow_broker: bool | None = None,
         enable_pii_log: bool | None = None,
         oidc_authority: str | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Any] | None = None,
     ) -> None:
         """Create an application (no network I/O happens until the first token request).
 
@@ -136,14 +139,25 @@ class AppCore:
             allow_broker: Accepted for compatibility; brokers are not supported.
             enable_pii_log: Accepted for compatibility; nothing personal is ever logged.
             oidc_authority: A generic OpenID Connect issuer URL, instead of ``authority``.
+            clock: (entra_auth only, keyword-only) Seconds since the epoch, default
+                ``time.time``. Every time decision of the flows reads it: cache expiry and
+                ``refresh_on``, throttling windows, device-code deadlines. Given one, it also
+                measures those in-process durations (by default ``time.monotonic`` does).
+            sleep: (entra_auth only, keyword-only) How the application waits (device-code
+                polling, a throttled discovery's retry): ``time.sleep`` by default; for the
+                :mod:`entra_auth.aio` classes an async function, default ``asyncio.sleep``.
+                Tests pass one that advances a fake ``clock`` and returns at once.
 
         Raises:
             ValueError: a malformed or non-https authority, both ``authority`` and
                 ``oidc_authority``, bad ``exclude_scopes``, an unusable credential, or (async)
                 an ``http_client`` that is not an ``httpx.AsyncClient``.
+            TypeError: a ``clock`` or ``sleep`` that is not callable.
         """
         if not isinstance(client_id, str) or not client_id:
             raise ValueError("client_id must be a non-empty string")
+        self._check_time(clock, sleep)
+        self._sleep = sleep
         if oidc_authority and authority:
             raise ValueError("Pass either authority or oidc_authority, not both")
         self._check_region(azure_region, client_credential)
@@ -180,8 +194,9 @@ class AppCore:
         self._ctx = ClientContext(
             client_id=client_id,
             cache=self._as_cache(token_cache),
-            clock=time.time,
-            monotonic=time.monotonic,
+            clock=clock or time.time,
+            # A caller's clock measures durations too: one fake clock drives every decision.
+            monotonic=clock or time.monotonic,
             random_bytes=secrets.token_bytes,
             client_auth=self._build_client_auth(client_credential, client_claims),
             telemetry_headers=headers,
@@ -194,6 +209,13 @@ class AppCore:
             environ=os.environ,
         )
         self._connect(http_client, verify, proxies, timeout)
+
+    def _check_time(self, clock: object, sleep: object) -> None:
+        """Refuse a ``clock`` or ``sleep`` that can't be called (``TypeError``)."""
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a callable returning epoch seconds, not {clock!r}")
+        if sleep is not None and not callable(sleep):
+            raise TypeError(f"sleep must be a callable taking seconds, not {sleep!r}")
 
     def _check_region(self, azure_region: object, client_credential: object) -> None:
         """Refuse a malformed region the caller chose, before anything else is built (as MSAL).

@@ -10,6 +10,7 @@ it runs and its writes flushed after, through the same protocol the sync classes
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from types import TracebackType
 from typing import Any, TypeVar
@@ -53,12 +54,18 @@ class ClientApplication(AppCore):
 
     Takes the sync classes' constructor arguments, except that ``http_client`` is an
     ``httpx.AsyncClient`` (by default one is created from ``verify``/``proxies``/``timeout``;
-    close it with :meth:`aclose` or ``async with``).
+    close it with :meth:`aclose` or ``async with``) and ``sleep`` an async function (default
+    ``asyncio.sleep``).
     """
 
     def _connect(
         self, http_client: Any, verify: Any, proxies: Mapping[str, str] | None, timeout: Any
     ) -> None:
+        if self._sleep is not None and not (
+                inspect.iscoroutinefunction(self._sleep)
+                or inspect.iscoroutinefunction(type(self._sleep).__call__)):
+            raise TypeError("sleep must be an async function (async def) here, e.g. "
+                            "asyncio.sleep: a blocking one would stall the event loop")
         # ValueError unless http_client is None or an httpx.AsyncClient.
         self._transport = HttpxAsyncTransport(
             http_client, verify=verify, proxies=proxies, timeout=timeout
@@ -70,7 +77,8 @@ class ClientApplication(AppCore):
 
     async def _run(self, flow: AppFlow[T]) -> T | dict[str, Any]:
         guarded = app_flows.guard(flow)
-        return await run_async(guarded, self._transport, flights=self._single_flight)
+        return await run_async(guarded, self._transport, self._sleep,
+                               flights=self._single_flight)
 
     async def _cached(
         self, call: Callable[[], Awaitable[T]], reads: CallReads = WRITES_ONLY

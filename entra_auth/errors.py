@@ -147,7 +147,11 @@ class ProtocolError(EntraAuthError):
 
 
 class TransportFailure(EntraAuthError):
-    """A request could not be completed (connection refused or reset, timeout, TLS)."""
+    """A request could not be completed (connection refused or reset, timeout, TLS).
+
+    The public face of a failed request. Inside the I/O-free flows the same failure is
+    :class:`entra_auth.protocol.messages.SendError` (internal, never raised to callers).
+    """
 
 
 class CredentialUnavailableError(EntraAuthError):

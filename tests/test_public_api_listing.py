@@ -15,7 +15,7 @@ import entra_auth
 def _type_checking_block() -> list[ast.ImportFrom]:
     tree = ast.parse(pathlib.Path(entra_auth.__file__).read_text(encoding="utf-8"))
     blocks = [node for node in tree.body if isinstance(node, ast.If)
-              and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"]
+              and ast.unparse(node.test) == "TYPE_CHECKING or _SOURCELESS"]
     assert len(blocks) == 1
     imports = blocks[0].body
     assert all(isinstance(node, ast.ImportFrom) for node in imports)
@@ -59,3 +59,27 @@ def test_the_listing_is_read_from_a_zip_archive_too(tmp_path: pathlib.Path) -> N
     out = subprocess.run([sys.executable, "-I", "-c", code, str(archive)], capture_output=True,
                          text=True, check=True).stdout.split()
     assert out == [str(len(entra_auth.__all__)), "login"]
+
+
+def test_without_source_the_names_are_imported_at_once(tmp_path: pathlib.Path) -> None:
+    # A frozen application or a .pyc-only install has no source to read the listing from:
+    # the listing block then runs as plain imports, and every public name is there.
+    import compileall
+    import shutil
+    import subprocess
+    import sys
+
+    package = pathlib.Path(entra_auth.__file__).parent
+    copy = tmp_path / "entra_auth"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert compileall.compile_dir(str(copy), quiet=1, legacy=True)
+    for source in copy.rglob("*.py"):
+        source.unlink()
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import entra_auth; "
+            "assert entra_auth.__file__.endswith('.pyc'), entra_auth.__file__; "
+            "assert 'entra_auth.application' in sys.modules; "
+            "print(len(entra_auth.__all__), sorted(entra_auth.__all__) == dir(entra_auth), "
+            "entra_auth.Prompt.LOGIN)")
+    out = subprocess.run([sys.executable, "-I", "-c", code, str(tmp_path)],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == [str(len(entra_auth.__all__)), "True", "login"]

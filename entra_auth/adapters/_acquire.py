@@ -1,9 +1,10 @@
 """How the adapter gets a token from an application: an I/O-free flow of application calls.
 
-The flow yields :class:`AppCall` (a method of the MSAL-compatible public API),
-:class:`ShowMessage` (device-code instructions) and :class:`ForgetToken` (drop a rejected
-access token from an msal application's cache); a sync driver calls, an async one awaits.
-The same flow therefore serves sync and ``entra_auth.aio`` applications.
+The flow yields :class:`~entra_auth.protocol.messages.AppCall` (a method of the
+MSAL-compatible public API), ``ShowMessage`` (device-code instructions) and ``ForgetToken``
+(drop a rejected access token from an msal application's cache); ``run_sync`` calls,
+``run_async`` awaits (see :mod:`entra_auth.transport.driver`). The same flow therefore serves
+sync and ``entra_auth.aio`` applications.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from ..errors import (
     TokenRequestError,
     TransportFailure,
 )
+from ..protocol.messages import AppCall, ForgetToken, ShowMessage
 
 __all__ = [
     "AccountSpec",
-    "AppCall",
+    "AcquireFlow",
     "Fallback",
     "Force",
-    "ForgetToken",
-    "ShowMessage",
     "TokenRecord",
     "TokenSource",
     "acquire_flow",
@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 Fallback = Literal["device", "interactive"]
+AcquireFlow = Generator[Union[AppCall, ShowMessage, ForgetToken], Any, Mapping[str, Any]]
 AccountSpec = Union[Mapping[str, Any], str, Callable[[], Union[Mapping[str, Any], str, None]], None]
 
 # Silent failures that a user sign-in can fix; anything else is raised as is.
@@ -53,36 +54,6 @@ EXPIRY_SKEW = 30.0
 # Refresh this long before expiry: MSAL's silent lookup treats tokens with < 5 min left as
 # expired, so a refresh at this point really goes to the network.
 REFRESH_LEAD = 300.0
-
-
-@dataclass(frozen=True, slots=True)
-class AppCall:
-    """Call ``method`` on the application (awaiting it if it is a coroutine)."""
-
-    method: str
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        # Arguments include user assertions and device flows: never show them.
-        return f"AppCall({self.method})"
-
-
-@dataclass(frozen=True, slots=True)
-class ShowMessage:
-    """Show the device-code instructions to the user."""
-
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ForgetToken:
-    """Remove this access token from the application's token cache (it was rejected)."""
-
-    token: str
-
-    def __repr__(self) -> str:
-        return "ForgetToken(...)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +197,7 @@ def acquire_flow(
     claims: str | None,
     remembered_username: str | None = None,
     force: Force | None = None,
-) -> Generator[AppCall | ShowMessage | ForgetToken, Any, Mapping[str, Any]]:
+) -> AcquireFlow:
     """Get a token result for ``scopes``, answering ``claims`` when given.
 
     With ``force``, the application's cached access token is bypassed: ``force_refresh``

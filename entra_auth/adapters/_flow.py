@@ -1,83 +1,32 @@
 """One request through the adapter, as an I/O-free decision flow (RFC 6750 + Entra CAE).
 
-The flow yields :class:`NeedToken` and :class:`SendWithToken`; the requests adapter and both
-httpx paths drive it, so the challenge logic exists once. A claims challenge is answered by
+The flow yields ``NeedToken`` and ``SendWithToken`` (:mod:`entra_auth.protocol.messages`);
+the requests hook and both httpx ``auth_flow`` paths step it with the driver module's
+``start``/``resume``, so the challenge logic exists once. A claims challenge is answered by
 re-acquiring with ``claims_challenge`` and re-sending once; a plain 401 that rejects the token
 (``invalid_token``, no claims) by re-acquiring past the cached access token and re-sending
 once. A second 401 goes to the caller.
-The adapters run :func:`request_flow`'s first steps inline (check, token, send) and build
-:func:`challenge_flow` only when :func:`may_be_challenge` says a response needs it.
+The adapters do the first steps inline (destination check, token, send: the hot path) and
+build :func:`challenge_flow` only when :func:`may_be_challenge` says a response needs it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterable
-from dataclasses import dataclass
+from collections.abc import Generator
 from typing import Union
 
+from ..protocol.messages import NeedToken, ResponseInfo, SendWithToken
 from ..protocol.www_authenticate import find_claims_challenge, rejects_token
-from .policy import DestinationPolicy, same_origin
+from .policy import same_origin
 
-__all__ = [
-    "FIRST_TOKEN", "NeedToken", "ResponseInfo", "SendWithToken", "challenge_flow",
-    "may_be_challenge", "request_flow",
-]
+__all__ = ["FIRST_TOKEN", "ChallengeFlow", "challenge_flow", "may_be_challenge"]
 
 logger = logging.getLogger("entra_auth.adapters")
 
 
-@dataclass(frozen=True, slots=True)
-class NeedToken:
-    """Get an access token; ``claims``/``rejected`` are set when answering a challenge.
-
-    ``force`` asks for a token other than ``rejected`` from past the application's cached
-    access token (the resource refused ``rejected`` without a claims challenge).
-    """
-
-    claims: str | None = None
-    rejected: str | None = None
-    force: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SendWithToken:
-    """Send the request with ``Authorization: Bearer <token>`` and report the response."""
-
-    token: str
-
-    def __repr__(self) -> str:
-        return "SendWithToken(...)"
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseInfo:
-    """What the flow needs to know about a response."""
-
-    status_code: int
-    www_authenticate: str | Iterable[str] | None
-    url: str
-
-
 FIRST_TOKEN = NeedToken()
-Effect = Union[NeedToken, SendWithToken]
-RequestFlow = Generator[Effect, Union[str, ResponseInfo], None]
-
-
-def request_flow(policy: DestinationPolicy, url: str, replayable: bool) -> RequestFlow:
-    """Decide, step by step, what to do for one request to ``url``.
-
-    ``replayable`` says whether the request body can be sent a second time.
-
-    Raises:
-        UnsafeDestinationError: ``url`` may not receive a token (before anything is sent).
-    """
-    policy.check(url)
-    token = yield FIRST_TOKEN
-    assert isinstance(token, str)
-    response = yield SendWithToken(token)
-    assert isinstance(response, ResponseInfo)
-    yield from challenge_flow(url, token, response, replayable)
+ChallengeFlow = Generator[Union[NeedToken, SendWithToken], Union[str, ResponseInfo], None]
 
 
 def may_be_challenge(status_code: int) -> bool:
@@ -87,7 +36,7 @@ def may_be_challenge(status_code: int) -> bool:
 
 def challenge_flow(
     url: str, token: str, response: ResponseInfo, replayable: bool
-) -> RequestFlow:
+) -> ChallengeFlow:
     """After ``response`` to a request to ``url`` sent with ``token``: answer a claims
     challenge or a rejected token (yield NeedToken, then SendWithToken once), or end."""
     if not may_be_challenge(response.status_code):
@@ -118,7 +67,7 @@ def challenge_flow(
     yield SendWithToken(new_token)
 
 
-def _answer_rejection(token: str, replayable: bool) -> RequestFlow:
+def _answer_rejection(token: str, replayable: bool) -> ChallengeFlow:
     # The cache deemed the token valid (a clock ahead, a revocation without CAE...): ask
     # for another one once, past the application's cached access token.
     logger.info("the resource rejected the access token; acquiring a new one")

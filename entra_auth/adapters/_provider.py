@@ -17,14 +17,14 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+from ..protocol.client_app import ClientApp
+from ..transport.driver import run_async, run_sync
 from ._acquire import (
-    AppCall,
+    AcquireFlow,
     Force,
-    ForgetToken,
-    ShowMessage,
     TokenRecord,
     TokenSource,
     acquire_flow,
@@ -44,7 +44,6 @@ FORCE_RETRY = 30.0
 # How many rejected tokens (SHA-256 digests) are remembered as already force-refreshed.
 FORCED_MEMORY = 256
 
-AcquireFlow = Generator[AppCall | ShowMessage | ForgetToken, Any, Mapping[str, Any]]
 SyncFlight = concurrent.futures.Future[TokenRecord]
 AsyncFlight = tuple[asyncio.AbstractEventLoop, "asyncio.Task[TokenRecord]"]
 
@@ -59,7 +58,7 @@ class TokenProvider:
 
     def __init__(
         self,
-        app: Any,
+        app: ClientApp,
         scopes: Sequence[str],
         source: TokenSource,
         *,
@@ -232,7 +231,7 @@ class TokenProvider:
         self, future: SyncFlight, key: str, claims: str | None, force: Force | None = None
     ) -> None:
         try:
-            result = _run_sync(self._flow(claims, force), self.app, self.prompt)
+            result = run_sync(self._flow(claims, force), app=self.app, prompt=self.prompt)
             future.set_result(self._store(result, claims, force is not None))
         except BaseException as exc:
             future.set_exception(exc)
@@ -287,8 +286,8 @@ class TokenProvider:
         self, key: str, claims: str | None, force: Force | None = None
     ) -> TokenRecord:
         try:
-            result = await _run_async(
-                self._flow(claims, force), self.app, self.prompt, self.app_is_async)
+            result = await run_async(self._flow(claims, force), app=self.app,
+                                     prompt=self.prompt)
             return self._store(result, claims, force is not None)
         finally:
             with self._lock:
@@ -331,72 +330,7 @@ def _takes_force_refresh(method: object) -> bool:
         return False
 
 
-def _forget_access_token(app: Any, token: str) -> None:
-    """Remove ``token`` from an msal-style ``app.token_cache`` (``search`` + ``remove_at``)."""
-    cache = getattr(app, "token_cache", None)
-    search = getattr(cache, "search", None)
-    remove = getattr(cache, "remove_at", None)
-    if not (callable(search) and callable(remove)):
-        return
-    try:
-        for entry in list(search("AccessToken", query={"secret": token})):
-            remove(entry)
-    except Exception as exc:  # a cache we can't edit: the new request may get it again
-        logger.warning("could not remove a rejected token from the cache (%s)",
-                       type(exc).__name__)
-
-
 def _consume_exception(task: asyncio.Task[Any]) -> None:
     # Every waiter may have been cancelled; retrieve the exception so asyncio doesn't warn.
     if not task.cancelled():
         task.exception()
-
-
-def _run_sync(flow: AcquireFlow, app: Any, prompt: Callable[[str], None]) -> Mapping[str, Any]:
-    try:
-        effect = next(flow)
-        while True:
-            if isinstance(effect, ShowMessage):
-                prompt(effect.text)
-                effect = flow.send(None)
-            elif isinstance(effect, ForgetToken):
-                _forget_access_token(app, effect.token)
-                effect = flow.send(None)
-            else:
-                effect = flow.send(getattr(app, effect.method)(*effect.args, **effect.kwargs))
-    except StopIteration as stop:
-        result: Mapping[str, Any] = stop.value
-        return result
-    finally:
-        flow.close()
-
-
-async def _run_async(
-    flow: AcquireFlow, app: Any, prompt: Callable[[str], None], app_is_async: bool
-) -> Mapping[str, Any]:
-    try:
-        effect = next(flow)
-        while True:
-            if isinstance(effect, ShowMessage):
-                prompt(effect.text)
-                effect = flow.send(None)
-                continue
-            if isinstance(effect, ForgetToken):
-                if not app_is_async:  # msal's caches are sync; keep their lock off the loop
-                    await asyncio.to_thread(_forget_access_token, app, effect.token)
-                effect = flow.send(None)
-                continue
-            method = getattr(app, effect.method)
-            if app_is_async:
-                value = method(*effect.args, **effect.kwargs)
-                if inspect.isawaitable(value):
-                    value = await value
-            else:
-                # A sync application under an async client: keep its blocking I/O off the loop.
-                value = await asyncio.to_thread(method, *effect.args, **effect.kwargs)
-            effect = flow.send(value)
-    except StopIteration as stop:
-        result: Mapping[str, Any] = stop.value
-        return result
-    finally:
-        flow.close()

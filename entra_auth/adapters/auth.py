@@ -20,15 +20,11 @@ from requests.cookies import extract_cookies_to_jar
 from requests.utils import rewind_body
 
 from ..errors import EntraAuthError, TransportFailure
+from ..protocol.client_app import AsyncConfidentialApp, ClientApp, SyncConfidentialApp
+from ..protocol.messages import NeedToken, ResponseInfo, SendWithToken
+from ..transport.driver import Done, resume, start
 from ._acquire import AccountSpec, Fallback, TokenSource
-from ._flow import (
-    FIRST_TOKEN,
-    NeedToken,
-    ResponseInfo,
-    SendWithToken,
-    challenge_flow,
-    may_be_challenge,
-)
+from ._flow import FIRST_TOKEN, challenge_flow, may_be_challenge
 from ._provider import TokenProvider, default_prompt
 from .policy import DestinationPolicy
 
@@ -54,7 +50,7 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
 
     def __init__(
         self,
-        app: Any,
+        app: ClientApp,
         scopes: Sequence[str],
         *,
         account: AccountSpec = None,
@@ -123,7 +119,7 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
     @classmethod
     def on_behalf_of(
         cls,
-        app: Any,
+        app: SyncConfidentialApp | AsyncConfidentialApp,
         user_assertion: str,
         scopes: Sequence[str],
         *,
@@ -200,8 +196,8 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
             _raise_mapped(exc, challenged)
             raise
 
-    # -- the request flow's first steps, inline: most requests never need the rest ---------
-    # (request_flow: policy check, token, send; challenge_flow is built only on a 401)
+    # -- a request's first steps, inline: most requests never need the rest ----------------
+    # (policy check, token, send; challenge_flow is built only on a 401)
 
     def _first_token_sync(self, url: str) -> str:
         self._policy.check(url)
@@ -235,18 +231,15 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
         if not may_be_challenge(response.status_code):
             return
         flow = challenge_flow(url, token, _httpx_info(response), replayable)
-        try:
-            effect = next(flow)
-            while True:
-                if isinstance(effect, NeedToken):
-                    value: str | ResponseInfo = self._token_sync(effect, response)
-                else:
-                    request.headers["Authorization"] = f"Bearer {effect.token}"
-                    response = yield request
-                    value = _httpx_info(response)
-                effect = flow.send(value)
-        except StopIteration:
-            return
+        step = start(flow)
+        while not isinstance(step, Done):
+            if isinstance(step, NeedToken):
+                value: str | ResponseInfo = self._token_sync(step, response)
+            else:
+                request.headers["Authorization"] = f"Bearer {step.token}"
+                response = yield request
+                value = _httpx_info(response)
+            step = resume(flow, value)
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -258,18 +251,15 @@ class EntraAuth(httpx.Auth, requests.auth.AuthBase):
         if not may_be_challenge(response.status_code):
             return
         flow = challenge_flow(url, token, _httpx_info(response), replayable)
-        try:
-            effect = next(flow)
-            while True:
-                if isinstance(effect, NeedToken):
-                    value: str | ResponseInfo = await self._token_async(effect, response)
-                else:
-                    request.headers["Authorization"] = f"Bearer {effect.token}"
-                    response = yield request
-                    value = _httpx_info(response)
-                effect = flow.send(value)
-        except StopIteration:
-            return
+        step = start(flow)
+        while not isinstance(step, Done):
+            if isinstance(step, NeedToken):
+                value: str | ResponseInfo = await self._token_async(step, response)
+            else:
+                request.headers["Authorization"] = f"Bearer {step.token}"
+                response = yield request
+                value = _httpx_info(response)
+            step = resume(flow, value)
 
 
 class _RequestsHook:
@@ -290,14 +280,12 @@ class _RequestsHook:
             self.done = True
             return r
         flow = challenge_flow(self.url, self.token, _requests_info(r), self.replayable)
-        try:
-            need = next(flow)
-            assert isinstance(need, NeedToken)
-            send = flow.send(self.auth._token_sync(need, r))
-        except StopIteration:
+        send = start(flow)
+        if isinstance(send, NeedToken):
+            send = resume(flow, self.auth._token_sync(send, r))
+        if not isinstance(send, SendWithToken):  # Done: nothing to answer, or nothing to re-send
             self.done = True
             return r
-        assert isinstance(send, SendWithToken)
         # Release the connection before re-sending, as requests' digest auth does.
         _ = r.content
         r.close()
@@ -313,8 +301,7 @@ class _RequestsHook:
         retried.history.append(r)
         retried.request = prepared
         self.done = True
-        with contextlib.suppress(StopIteration):
-            flow.send(_requests_info(retried))
+        resume(flow, _requests_info(retried))  # the flow ends: a second 401 goes to the caller
         return retried
 
 

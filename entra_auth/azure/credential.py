@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
 from ..errors import EntraAuthError, InteractionRequiredError, ProtocolError, TokenRequestError
 from ..protocol.authority import check_tenant_id
+from ..protocol.client_app import ClientApp, SyncApp, SyncConfidentialApp
+from ..protocol.messages import AppCall
+from ..transport.driver import run_sync
 from ._azure_core import (
     AccessToken,
     AccessTokenInfo,
@@ -67,16 +69,6 @@ def allowed_tenants(configured: Iterable[str] | None) -> frozenset[str]:
     return frozenset(e.lower() for e in entries)
 
 
-@dataclass(frozen=True)
-class AppCall:
-    """Call ``method`` on the application (awaiting it for an async application)."""
-
-    method: str
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        return f"AppCall({self.method})"  # arguments hold user assertions
 
 
 TokenFlow = Generator[AppCall, Any, AccessTokenInfo]
@@ -122,7 +114,7 @@ class _CredentialCore:
 
     def __init__(
         self,
-        app: Any,
+        app: ClientApp,
         *,
         account: Mapping[str, Any] | str | None = None,
         user_assertion: str | None = None,
@@ -232,7 +224,7 @@ class EntraTokenCredential:
 
     def __init__(
         self,
-        app: Any,
+        app: SyncApp,
         *,
         account: Mapping[str, Any] | str | None = None,
         clock: Callable[[], float] = time.time,
@@ -261,7 +253,7 @@ class EntraTokenCredential:
                                      additionally_allowed_tenants=additionally_allowed_tenants)
 
     @classmethod
-    def on_behalf_of(cls, app: Any, user_assertion: str, *,
+    def on_behalf_of(cls, app: SyncConfidentialApp, user_assertion: str, *,
                      clock: Callable[[], float] = time.time,
                      additionally_allowed_tenants: Iterable[str] | None = None,
                      ) -> EntraTokenCredential:
@@ -316,14 +308,8 @@ class EntraTokenCredential:
         """
         opts = options or {}
         flow = self._core.flow(scopes, opts.get("claims") or None, opts.get("tenant_id"))
-        app = self._core.app
         try:
-            call = next(flow)
-            while True:
-                call = flow.send(getattr(app, call.method)(*call.args, **call.kwargs))
-        except StopIteration as stop:
-            info: AccessTokenInfo = stop.value
-            return info
+            return run_sync(flow, app=self._core.app)
         except EntraAuthError as exc:
             raise azure_error(exc) from exc.__cause__
 

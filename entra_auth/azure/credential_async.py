@@ -7,14 +7,14 @@ application, in a worker thread for a sync one (so the event loop never blocks).
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 from ..errors import EntraAuthError
+from ..protocol.client_app import AsyncApp, AsyncConfidentialApp, SyncApp, SyncConfidentialApp
+from ..transport.driver import run_async
 from ._azure_core import access_token, azure_error
 from .credential import (
     AccessToken,
@@ -39,7 +39,7 @@ class EntraTokenCredential:
 
     def __init__(
         self,
-        app: Any,
+        app: AsyncApp | SyncApp,
         *,
         account: Mapping[str, Any] | str | None = None,
         clock: Callable[[], float] = time.time,
@@ -60,7 +60,8 @@ class EntraTokenCredential:
                                      additionally_allowed_tenants=additionally_allowed_tenants)
 
     @classmethod
-    def on_behalf_of(cls, app: Any, user_assertion: str, *,
+    def on_behalf_of(cls, app: AsyncConfidentialApp | SyncConfidentialApp,
+                     user_assertion: str, *,
                      clock: Callable[[], float] = time.time,
                      additionally_allowed_tenants: Iterable[str] | None = None,
                      ) -> EntraTokenCredential:
@@ -91,19 +92,8 @@ class EntraTokenCredential:
         """Get an access token with its type and refresh time (see the sync method)."""
         opts = options or {}
         flow = self._core.flow(scopes, opts.get("claims") or None, opts.get("tenant_id"))
-        app = self._core.app
         try:
-            call = next(flow)
-            while True:
-                method = getattr(app, call.method)
-                if inspect.iscoroutinefunction(method):
-                    value = await method(*call.args, **call.kwargs)
-                else:
-                    value = await asyncio.to_thread(method, *call.args, **call.kwargs)
-                call = flow.send(value)
-        except StopIteration as stop:
-            info: AccessTokenInfo = stop.value
-            return info
+            return await run_async(flow, app=self._core.app)
         except EntraAuthError as exc:
             raise azure_error(exc) from exc.__cause__
 

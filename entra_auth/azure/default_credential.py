@@ -13,11 +13,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CredentialUnavailableError, EntraAuthError
 from ._base import SourceCredential, unavailable
 from .credential import AccessTokenInfo, token_request_options
+
+if TYPE_CHECKING:
+    from ..protocol.client_app import SyncPublicApp
+    from .credential import EntraTokenCredential
 
 __all__ = ["TOKEN_CREDENTIALS_ENV", "ChainedCredential", "DefaultAzureCredential",
            "DefaultCredentialError"]
@@ -332,7 +336,7 @@ class _InteractiveBrowser(SourceCredential):
 
     name = "InteractiveBrowserCredential"
 
-    def __init__(self, app: Any, silent: Any) -> None:
+    def __init__(self, app: SyncPublicApp, silent: EntraTokenCredential) -> None:
         super().__init__()
         self.app, self.silent = app, silent
 
@@ -346,7 +350,11 @@ class _InteractiveBrowser(SourceCredential):
             return info
         except InteractionRequiredError:
             pass
-        result = self.app.acquire_token_interactive(list(scopes), claims_challenge=claims)
+        from ..protocol.messages import app_call
+        from ..transport.driver import run_sync
+
+        result = run_sync(app_call("acquire_token_interactive", list(scopes),
+                                   claims_challenge=claims), app=self.app)
         if "access_token" not in result:
             raise TokenRequestError.from_result(result)
         from ._base import make_info

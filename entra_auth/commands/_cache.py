@@ -10,9 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CacheError
+from ..protocol.messages import app_call
+from ..transport.driver import run_sync
+
+if TYPE_CHECKING:
+    from ..protocol.client_app import SyncApp
 
 __all__ = ["EXIT_CACHE", "RESETTABLE", "cache_problem", "check_cache", "move_aside"]
 
@@ -33,13 +38,14 @@ def cache_problem(exc: CacheError) -> str:
     return f"the token cache can't be used: {text}"
 
 
-def check_cache(app: Any, path: str) -> None:
+def check_cache(app: SyncApp, path: str) -> None:
     """Read the cache and check its directory is writable, so a sign-in can be stored.
 
     Raises:
         CacheError: the cache can't be read or its directory is not writable.
     """
-    app.get_accounts()  # loads the file: a corrupt one raises here, before any prompt
+    # Loads the file: a corrupt one raises here, before any prompt.
+    run_sync(app_call("get_accounts"), app=app)
     directory = os.path.dirname(path)
     if not os.access(directory, os.W_OK | os.X_OK):
         raise CacheError("cache_write_failed",

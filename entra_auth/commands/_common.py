@@ -1,7 +1,8 @@
 """Shared pieces of the CLI subcommands: options, configuration, the app, errors, exit codes.
 
 Every failure becomes one ``entra-auth: error: ...`` line on stderr (details with
-``--verbose``), never a traceback; exit codes are the ``EXIT_*`` constants.
+``--verbose``), never a traceback; exit codes are the ``EXIT_*`` constants. The subcommands
+call their application through the flow driver (:func:`call`), as every other caller does.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from ..protocol.messages import app_call
+from ..transport.driver import run_sync
+
+if TYPE_CHECKING:
+    from ..application import PublicClientApplication
+    from ..protocol.client_app import SyncApp
 
 __all__ = [
     "EXIT_CACHE",
@@ -25,6 +33,7 @@ __all__ = [
     "add_common_arguments",
     "build_app",
     "cache_path",
+    "call",
     "fail_from_result",
     "guarded",
     "pick_account",
@@ -116,7 +125,7 @@ def verify_setting(args: argparse.Namespace) -> Any:
     return os.environ.get("REQUESTS_CA_BUNDLE") or True
 
 
-def build_app(args: argparse.Namespace) -> Any:
+def build_app(args: argparse.Namespace) -> PublicClientApplication:
     """The public client application with the persistent cache."""
     from ..application import PublicClientApplication
     from ..cache.file_cache import FileTokenCache
@@ -132,9 +141,14 @@ def build_app(args: argparse.Namespace) -> Any:
         raise CliError(f"invalid configuration: {exc}", EXIT_USAGE) from None
 
 
-def pick_account(app: Any, username: str | None) -> dict[str, Any]:
+def call(app: SyncApp, method: str, *args: Any, **kwargs: Any) -> Any:
+    """``app.method(*args, **kwargs)``, through the flow driver (an ``AppCall``)."""
+    return run_sync(app_call(method, *args, **kwargs), app=app)
+
+
+def pick_account(app: SyncApp, username: str | None) -> dict[str, Any]:
     """The cached account to use: ``username``'s, or the only one."""
-    accounts: list[dict[str, Any]] = _checked(app.get_accounts())
+    accounts: list[dict[str, Any]] = _checked(call(app, "get_accounts"))
     if username:
         accounts = [a for a in accounts if str(a.get("username", "")).lower()
                     == username.lower()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ._common import (
@@ -13,10 +13,14 @@ from ._common import (
     GRAPH_DEFAULT_SCOPE,
     CliError,
     build_app,
+    call,
     fail_from_result,
     pick_account,
     verify_setting,
 )
+
+if TYPE_CHECKING:
+    from ..protocol.client_app import SyncPublicApp
 
 __all__ = ["acquire", "add_identity_arguments", "resolve_scopes", "resolve_url"]
 
@@ -114,13 +118,13 @@ def acquire(args: argparse.Namespace, scopes: list[str]) -> dict[str, Any]:
         from ..environment import from_environment
 
         app = from_environment(verify=verify_setting(args), timeout=args.timeout)
-        result: dict[str, Any] = app.acquire_token_for_client(scopes)
+        result: dict[str, Any] = call(app, "acquire_token_for_client", scopes)
         if "access_token" not in result:
             fail_from_result(result, "token request failed")
         return result
     app = build_app(args)
     account = pick_account(app, getattr(args, "username", None))
-    found = app.acquire_token_silent_with_error(scopes, account=account)
+    found = call(app, "acquire_token_silent_with_error", scopes, account=account)
     if not found:
         _check_application(app, scopes)
         raise CliError(f"no token for {' '.join(scopes)} in the cache; run "
@@ -131,7 +135,7 @@ def acquire(args: argparse.Namespace, scopes: list[str]) -> dict[str, Any]:
     return dict(found)
 
 
-def _check_application(app: Any, scopes: list[str]) -> None:
+def _check_application(app: SyncPublicApp, scopes: list[str]) -> None:
     """Nothing cached for this client id: a mistyped ``--client-id`` is the usual reason.
 
     Ask the authority (a device-code request, never completed) whether it knows the
@@ -139,7 +143,7 @@ def _check_application(app: Any, scopes: list[str]) -> None:
     found", or a confidential client's AADSTS7000218) names the application, as ``login``
     does.
     """
-    probe = app.initiate_device_flow(scopes=scopes)
+    probe = call(app, "initiate_device_flow", scopes=scopes)
     if isinstance(probe, dict) and "user_code" not in probe and probe.get("error"):
         if probe.get("error") == "transport_error":
             fail_from_result(probe, "token request failed")

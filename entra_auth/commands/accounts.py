@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import EXIT_OK, add_common_arguments, build_app, guarded, print_json
+from ._common import EXIT_OK, add_common_arguments, build_app, call, guarded, print_json
 
 __all__ = ["add_arguments", "run"]
 
@@ -24,6 +24,6 @@ def _accounts(args: argparse.Namespace) -> int:
     print_json([
         {"username": a.get("username"), "home_account_id": a.get("home_account_id"),
          "environment": a.get("environment"), "tenant_id": a.get("realm")}
-        for a in app.get_accounts()
+        for a in call(app, "get_accounts")
     ])
     return EXIT_OK

@@ -10,7 +10,7 @@ import argparse
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ._cache import check_cache
 from ._common import (
@@ -21,10 +21,14 @@ from ._common import (
     add_scope_arguments,
     build_app,
     cache_path,
+    call,
     fail_from_result,
     guarded,
 )
 from ._tokens import resolve_scopes
+
+if TYPE_CHECKING:
+    from ..protocol.client_app import SyncPublicApp
 
 __all__ = ["add_arguments", "run"]
 
@@ -49,8 +53,8 @@ def _login(args: argparse.Namespace) -> int:
     scopes = resolve_scopes(args)
     check_cache(app, cache_path(args))  # a cache that can't hold the sign-in fails first
     if args.browser:
-        result = app.acquire_token_interactive(scopes, login_hint=args.login_hint,
-                                               timeout=600)
+        result = call(app, "acquire_token_interactive", scopes, login_hint=args.login_hint,
+                      timeout=600)
     else:
         result = _device_code(app, scopes)
     if "access_token" not in result:
@@ -66,8 +70,8 @@ def _format(seconds: float) -> str:
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
-def _device_code(app: Any, scopes: list[str]) -> dict[str, Any]:
-    flow = app.initiate_device_flow(scopes)
+def _device_code(app: SyncPublicApp, scopes: list[str]) -> dict[str, Any]:
+    flow = call(app, "initiate_device_flow", scopes)
     if "user_code" not in flow:
         fail_from_result(flow, "could not start the device code sign-in")
     out: TextIO = sys.stderr
@@ -77,7 +81,7 @@ def _device_code(app: Any, scopes: list[str]) -> dict[str, Any]:
 
     def wait() -> None:
         try:
-            outcome["result"] = app.acquire_token_by_device_flow(flow)
+            outcome["result"] = call(app, "acquire_token_by_device_flow", flow)
         except Exception as exc:  # reported by the main thread
             outcome["error"] = exc
 

@@ -16,6 +16,7 @@ from ._common import (
     add_common_arguments,
     build_app,
     cache_path,
+    call,
     guarded,
 )
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 def _logout(args: argparse.Namespace) -> int:
     app = build_app(args)
     try:
-        accounts = app.get_accounts()
+        accounts = call(app, "get_accounts")
     except CacheError as exc:
         if not args.all or exc.error not in RESETTABLE:
             raise
@@ -55,7 +56,7 @@ def _logout(args: argparse.Namespace) -> int:
         if not accounts:
             raise CliError(f"{args.username} is not signed in", EXIT_NOT_SIGNED_IN)
     for account in accounts:
-        app.remove_account(account)
+        call(app, "remove_account", account)
         print(f"Signed out {account.get('username')}.")
     if not accounts:
         print("No account was signed in.")

@@ -2,18 +2,21 @@
 RFC 8252 native apps, OAuth 2.0 Form Post response mode).
 
 Built only on the MSAL public API of an application object (``initiate_auth_code_flow`` then
-``acquire_token_by_auth_code_flow``), so it serves entra_auth's and msal's applications alike.
+``acquire_token_by_auth_code_flow``), so it serves entra_auth's and msal's applications alike;
+the calls go through the flow drivers (``run_async`` awaits a coroutine method and runs a sync
+one in a worker thread).
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..protocol.client_app import AsyncApp, SyncApp
+from ..protocol.messages import app_call
+from ..transport.driver import run_async, run_sync
 from .browser import open_browser_in_background
 from .listener import AsyncLoopbackListener, LoopbackListener
 
@@ -153,7 +156,7 @@ def _check_flow(flow: object) -> Mapping[str, Any]:
 
 
 def acquire_token_interactive(
-    app: Any,
+    app: SyncApp,
     scopes: Sequence[str],
     *,
     prompt: str | None = None,
@@ -209,9 +212,10 @@ def acquire_token_interactive(
         extra_scopes_to_consent, max_age, on_before_launching_ui, kwargs,
     )
     with LoopbackListener(request.port) as listener:
-        flow = app.initiate_auth_code_flow(
-            request.consent_scopes(), **request.initiate_kwargs(listener.redirect_uri)
-        )
+        flow = run_sync(app_call(
+            "initiate_auth_code_flow",
+            request.consent_scopes(), **request.initiate_kwargs(listener.redirect_uri),
+        ), app=app)
         if _is_error(flow):
             return dict(flow)
         flow = _check_flow(flow)
@@ -224,24 +228,15 @@ def acquire_token_interactive(
     opener.join(_BROWSER_GRACE)
     if auth_response is None:
         return request.timeout_result()
-    result: dict[str, Any] = app.acquire_token_by_auth_code_flow(
-        dict(flow), auth_response, scopes=request.scopes, **request.redeem_kwargs
-    )
-    return result
-
-
-async def _call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Await an async app's method; run a sync one in a thread so the loop keeps running."""
-    if inspect.iscoroutinefunction(method):
-        return await method(*args, **kwargs)
-    result = await asyncio.to_thread(method, *args, **kwargs)
-    if inspect.isawaitable(result):
-        return await result
+    result: dict[str, Any] = run_sync(app_call(
+        "acquire_token_by_auth_code_flow",
+        dict(flow), auth_response, scopes=request.scopes, **request.redeem_kwargs,
+    ), app=app)
     return result
 
 
 async def acquire_token_interactive_async(
-    app: Any,
+    app: AsyncApp | SyncApp,
     scopes: Sequence[str],
     *,
     prompt: str | None = None,
@@ -270,11 +265,10 @@ async def acquire_token_interactive_async(
     )
     listener = await AsyncLoopbackListener.start(request.port)
     try:
-        flow = await _call(
-            app.initiate_auth_code_flow,
-            request.consent_scopes(),
-            **request.initiate_kwargs(listener.redirect_uri),
-        )
+        flow = await run_async(app_call(
+            "initiate_auth_code_flow",
+            request.consent_scopes(), **request.initiate_kwargs(listener.redirect_uri),
+        ), app=app)
         if _is_error(flow):
             return dict(flow)
         flow = _check_flow(flow)
@@ -287,11 +281,8 @@ async def acquire_token_interactive_async(
         await listener.aclose()
     if auth_response is None:
         return request.timeout_result()
-    result: dict[str, Any] = await _call(
-        app.acquire_token_by_auth_code_flow,
-        dict(flow),
-        auth_response,
-        scopes=request.scopes,
-        **request.redeem_kwargs,
-    )
+    result: dict[str, Any] = await run_async(app_call(
+        "acquire_token_by_auth_code_flow",
+        dict(flow), auth_response, scopes=request.scopes, **request.redeem_kwargs,
+    ), app=app)
     return result

@@ -23,7 +23,7 @@ from .managed_identity_sources import (
     identity_params,
     token_request,
 )
-from .messages import Flow, HttpRequest, HttpResponse, Sleep, TransportError
+from .messages import Flow, HttpRequest, HttpResponse, SendError, Sleep
 
 __all__ = [
     "CACHE_ENVIRONMENT",
@@ -245,7 +245,7 @@ def obtain_token(
                                   request.form, request.idempotent, request.timeout)
         try:
             response = yield request
-        except TransportError as exc:
+        except SendError as exc:
             if probing or attempt >= policy.max_retries:
                 where = _SOURCE_NAMES.get(source.kind, "the identity endpoint")
                 raise ManagedIdentityUnavailableError(

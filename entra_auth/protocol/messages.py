@@ -1,31 +1,71 @@
-"""Values exchanged between the I/O-free protocol core and the drivers that do the I/O.
+"""The one flow vocabulary: values exchanged between I/O-free flows and the drivers that do I/O.
 
-A *flow* is a generator that yields :class:`HttpRequest` or :class:`Sleep` values and receives
-an :class:`HttpResponse` (for a request) or ``None`` (for a sleep). A transport failure is thrown
-into the flow as :class:`TransportError`, so the flow decides what it means (error dict, retry).
-The flow's return value is the result. Modelled on httpx's ``Auth.auth_flow`` and on h11.
-An application-level flow (:data:`AppFlow`) may also yield :class:`InFlight` and :class:`Shared`
-to share one token request among concurrent callers (single-flight, run by the driver).
+A *flow* is a generator that yields messages and receives their answers; its return value is
+the result. Modelled on httpx's ``Auth.auth_flow`` and on h11. The drivers are
+:func:`entra_auth.transport.driver.run_sync` and :func:`~entra_auth.transport.driver.run_async`
+(and, for a flow whose step must be done by someone else, ``start``/``resume`` there).
+
+=====================  ====================================  ==================================
+Message                Yielded by                            Answer sent back
+=====================  ====================================  ==================================
+:class:`HttpRequest`   protocol flows (grants, discovery,    :class:`HttpResponse` from the
+                       managed identity, JWKS)               transport; on failure
+                                                             :class:`SendError` is *thrown* in
+:class:`Sleep`         retry / device-code polling flows     ``None`` after time.sleep or
+                                                             asyncio.sleep
+:class:`InFlight`      application flows (single-flight)     ``bool``: a shared flow for the
+                                                             key is running
+:class:`Shared`        application flows (single-flight)     the shared flow's result (run once
+                                                             per key among concurrent callers)
+:class:`AppCall`       flows over an MSAL-like application   the method's return value (sync:
+                       (adapters' ``acquire_flow``, Azure    called; async: awaited, or a sync
+                       credentials, interactive, CLI)        app's method run in a thread)
+:class:`ShowMessage`   ``acquire_flow`` (device code)        ``None`` after the prompt callback
+:class:`ForgetToken`   ``acquire_flow`` (a rejected token,   ``None`` after the token is removed
+                       msal application)                     from ``app.token_cache``
+:class:`NeedToken`     the adapters' ``challenge_flow``      an access token ``str`` (from the
+                                                             adapter's token provider)
+:class:`SendWithToken` the adapters' ``challenge_flow``      :class:`ResponseInfo` of the
+                                                             response requests/httpx got
+=====================  ====================================  ==================================
+
+The drivers answer every message but the last two: ``NeedToken``/``SendWithToken`` are answered
+by the requests hook and the httpx ``auth_flow``, which step the flow with
+``driver.start``/``driver.resume`` because httpx's ``auth_flow`` must ``yield`` the request
+itself.
+
+:class:`SendError` is internal to flows and drivers; what a caller sees for a failed request
+is the public :class:`entra_auth.errors.TransportFailure` (or an MSAL-style error dict).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Hashable, Mapping
+from collections.abc import Generator, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, Union
 
 __all__ = [
+    "AppCall",
     "AppFlow",
     "Flow",
+    "ForgetToken",
     "HttpRequest",
     "HttpResponse",
     "InFlight",
+    "NeedToken",
+    "ResponseInfo",
+    "SendError",
+    "SendWithToken",
     "Shared",
+    "ShowMessage",
     "Sleep",
-    "TransportError",
+    "app_call",
 ]
 
 T = TypeVar("T")
+
+
+# -- HTTP and time: answered by the drivers' transport and sleep ------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +114,17 @@ class Sleep:
     seconds: float
 
 
-class TransportError(Exception):
-    """A request could not be completed: connection refused/reset, timeout, TLS failure.
+class SendError(Exception):
+    """An :class:`HttpRequest` could not be completed: connection refused/reset, timeout, TLS.
 
-    Thrown into the flow by the driver. ``kind`` is one of ``"connect"``, ``"timeout"``,
-    ``"read"`` or ``"other"``; ``sent`` is True when the request may have reached the server.
+    Internal: a transport raises it and the driver *throws* it into the flow, which decides
+    what it means (an error dict, a retry). It never reaches a caller as is: the public
+    exception for a failed request is :class:`entra_auth.errors.TransportFailure` (the
+    adapters and credentials raise it; the MSAL-style methods return
+    ``{"error": "transport_error"}``).
+
+    ``kind`` is one of ``"connect"``, ``"timeout"``, ``"read"`` or ``"other"``; ``sent`` is
+    True when the request may have reached the server.
     """
 
     def __init__(self, message: str, *, kind: str = "other", sent: bool = True) -> None:
@@ -88,6 +134,9 @@ class TransportError(Exception):
 
 
 Flow = Generator[Union[HttpRequest, Sleep], Union[HttpResponse, None], T]
+
+
+# -- single-flight: answered by the drivers' flights table ------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,5 +158,90 @@ class Shared:
     flow: AppFlow[Any]
 
 
-# A flow that may also ask for single-flight sharing; every Flow is an AppFlow.
-AppFlow = Generator[Union[HttpRequest, Sleep, InFlight, Shared], Any, T]
+# -- calls on an MSAL-like application: answered by the drivers given ``app=`` -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class AppCall:
+    """Call ``method`` on the application and send back what it returns.
+
+    A sync driver calls it; the async driver awaits a coroutine method and runs a sync
+    application's method in a worker thread (the event loop never blocks).
+    """
+
+    method: str
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # Arguments include user assertions and device flows: never show them.
+        return f"AppCall({self.method})"
+
+
+@dataclass(frozen=True, slots=True)
+class ShowMessage:
+    """Show ``text`` (device-code instructions) with the driver's prompt; ``None`` comes back."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetToken:
+    """Remove this access token from the application's token cache (it was rejected).
+
+    For msal applications, whose ``acquire_token_for_client`` can't be told to bypass their
+    cache. The driver does nothing for an application without an editable ``token_cache``.
+    """
+
+    token: str
+
+    def __repr__(self) -> str:
+        return "ForgetToken(...)"
+
+
+def app_call(method: str, *args: Any, **kwargs: Any) -> AppFlow[Any]:
+    """A flow of one :class:`AppCall`, returning the method's result (for callers that make a
+    single call, such as the CLI and interactive sign-in)."""
+    return (yield AppCall(method, args, kwargs))
+
+
+# -- one request through the auth adapters: answered by requests' hook / httpx's auth_flow ----
+
+
+@dataclass(frozen=True, slots=True)
+class NeedToken:
+    """Get an access token; ``claims``/``rejected`` are set when answering a challenge.
+
+    ``force`` asks for a token other than ``rejected`` from past the application's cached
+    access token (the resource refused ``rejected`` without a claims challenge).
+    """
+
+    claims: str | None = None
+    rejected: str | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SendWithToken:
+    """Send the request again with ``Authorization: Bearer <token>``; a
+    :class:`ResponseInfo` comes back."""
+
+    token: str
+
+    def __repr__(self) -> str:
+        return "SendWithToken(...)"
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseInfo:
+    """What the adapters' challenge flow needs to know about a response."""
+
+    status_code: int
+    www_authenticate: str | Iterable[str] | None
+    url: str
+
+
+AppFlow = Generator[
+    Union[HttpRequest, Sleep, InFlight, Shared, AppCall, ShowMessage, ForgetToken], Any, T
+]
+"""A flow that may yield any message the drivers answer; every :data:`Flow` is an AppFlow."""

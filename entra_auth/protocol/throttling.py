@@ -14,7 +14,7 @@ from typing import Any
 
 from . import deadlines
 from .context import ClientContext, FlowError
-from .messages import Flow, HttpRequest, HttpResponse, TransportError
+from .messages import Flow, HttpRequest, HttpResponse, SendError
 
 __all__ = ["send", "transport_error_result"]
 
@@ -119,7 +119,7 @@ def _store(
 
 
 def transport_error_result(
-    request: HttpRequest, exc: TransportError, correlation_id: str | None
+    request: HttpRequest, exc: SendError, correlation_id: str | None
 ) -> dict[str, Any]:
     """The error dict for a request that could not be completed.
 
@@ -159,7 +159,7 @@ def send(ctx: ClientContext, request: HttpRequest, *, throttle: bool = True) -> 
             return cached
     try:
         answer = yield request
-    except TransportError as exc:
+    except SendError as exc:
         raise FlowError(
             transport_error_result(request, exc, request.headers.get("client-request-id"))
         ) from None

@@ -1,6 +1,6 @@
-"""httpx transports for the flow drivers: ``httpx.AsyncClient`` (async apps) and ``httpx.Client``.
+"""The httpx transport for the async flow driver: ``httpx.AsyncClient`` (``entra_auth.aio``).
 
-Maps httpx's exceptions to :class:`~entra_auth.protocol.messages.TransportError` and
+Maps httpx's exceptions to :class:`~entra_auth.protocol.messages.SendError` and
 MSAL-style ``verify``/``proxies``/``timeout`` settings to httpx's (httpx >= 0.25).
 """
 
@@ -10,13 +10,13 @@ import ssl
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..protocol.messages import HttpRequest, HttpResponse, TransportError
+from ..protocol.messages import HttpRequest, HttpResponse, SendError
 from .timeouts import CONNECT_TIMEOUT, READ_TIMEOUT
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["HttpxAsyncTransport", "HttpxTransport"]
+__all__ = ["HttpxAsyncTransport"]
 
 DEFAULT_TIMEOUT = READ_TIMEOUT  # kept for importers; see .timeouts
 
@@ -55,21 +55,21 @@ def _response(raw: httpx.Response) -> HttpResponse:
     return HttpResponse(raw.status_code, {k.lower(): v for k, v in raw.headers.items()}, raw.text)
 
 
-def _error(exc: Exception, url: str) -> TransportError:
+def _error(exc: Exception, url: str) -> SendError:
     import httpx
 
     from .failures import describe
 
     brief = describe(exc, url).cause  # the flow adds the method and URL
     if isinstance(exc, httpx.ConnectTimeout):
-        return TransportError(brief, kind="timeout", sent=False)
+        return SendError(brief, kind="timeout", sent=False)
     if isinstance(exc, httpx.TimeoutException):
-        return TransportError(brief, kind="timeout")
+        return SendError(brief, kind="timeout")
     if isinstance(exc, httpx.ConnectError):
-        return TransportError(brief, kind="connect", sent=False)
+        return SendError(brief, kind="connect", sent=False)
     if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError)):
-        return TransportError(brief, kind="read")
-    return TransportError(brief, kind="other")
+        return SendError(brief, kind="read")
+    return SendError(brief, kind="other")
 
 
 def _send_kwargs(request: HttpRequest) -> dict[str, Any]:
@@ -104,7 +104,7 @@ class HttpxAsyncTransport:
         self.client = client
 
     async def send(self, request: HttpRequest) -> HttpResponse:
-        """Send one request; httpx's exceptions become :class:`TransportError`."""
+        """Send one request; httpx's exceptions become :class:`SendError`."""
         import httpx
 
         try:
@@ -117,37 +117,3 @@ class HttpxAsyncTransport:
         """Close the client if this transport created it."""
         if self.owns_client:
             await self.client.aclose()
-
-
-class HttpxTransport:
-    """Send flow requests with an ``httpx.Client`` (the caller's, or one we own)."""
-
-    def __init__(
-        self,
-        client: httpx.Client | None = None,
-        *,
-        verify: Any = True,
-        proxies: Mapping[str, str] | None = None,
-        timeout: Any = None,
-    ) -> None:
-        import httpx
-
-        self.owns_client = client is None
-        if client is None:
-            client = httpx.Client(**_client_kwargs(verify, proxies, timeout, httpx.HTTPTransport))
-        self.client = client
-
-    def send(self, request: HttpRequest) -> HttpResponse:
-        """Send one request; httpx's exceptions become :class:`TransportError`."""
-        import httpx
-
-        try:
-            raw = self.client.request(request.method, request.url, **_send_kwargs(request))
-        except httpx.HTTPError as exc:
-            raise _error(exc, request.url) from None
-        return _response(raw)
-
-    def close(self) -> None:
-        """Close the client if this transport created it."""
-        if self.owns_client:
-            self.client.close()

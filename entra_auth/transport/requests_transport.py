@@ -7,11 +7,12 @@ override ``Session.verify`` but not a per-request value.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from ..protocol.messages import HttpRequest, HttpResponse, TransportError
+from ..protocol.messages import HttpRequest, HttpResponse, SendError
 from .timeouts import requests_timeout
 
 __all__ = ["HttpClientTransport", "RequestsTransport"]
@@ -20,7 +21,7 @@ __all__ = ["HttpClientTransport", "RequestsTransport"]
 def _response(raw: Any) -> HttpResponse:
     status = getattr(raw, "status_code", None)
     if not isinstance(status, int):
-        raise TransportError("the http_client returned a response without an int status_code",
+        raise SendError("the http_client returned a response without an int status_code",
                              kind="other")
     text = getattr(raw, "text", "")
     if isinstance(text, bytes):
@@ -43,14 +44,17 @@ class RequestsTransport:
         verify: Any = True,
         proxies: Mapping[str, str] | None = None,
         timeout: Any = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
+        """``sleep`` waits out a GET's Retry-After before its one retry (default
+        ``time.sleep``); it applies to the session made here, not to a given one."""
         import requests
         from requests.adapters import HTTPAdapter
 
         if session is None:
             session = requests.Session()
             # One retry: connects, and idempotent GETs (never a sent POST).
-            adapter = HTTPAdapter(max_retries=_bounded_retry())
+            adapter = HTTPAdapter(max_retries=_bounded_retry(sleep))
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self.session = session
@@ -60,7 +64,7 @@ class RequestsTransport:
         self.timeout = timeout if timeout is not None else requests_timeout()
 
     def send(self, request: HttpRequest) -> HttpResponse:
-        """Send one request; map requests' exceptions to :class:`TransportError`."""
+        """Send one request; map requests' exceptions to :class:`SendError`."""
         import requests
 
         try:
@@ -74,15 +78,15 @@ class RequestsTransport:
                 timeout=request.timeout if request.timeout is not None else self.timeout,
             )
         except requests.exceptions.ConnectTimeout as exc:
-            raise TransportError(_cause(exc, request), kind="timeout", sent=False) from None
+            raise SendError(_cause(exc, request), kind="timeout", sent=False) from None
         except requests.exceptions.Timeout as exc:
-            raise TransportError(_cause(exc, request), kind="timeout") from None
+            raise SendError(_cause(exc, request), kind="timeout") from None
         except requests.exceptions.SSLError as exc:
-            raise TransportError(_cause(exc, request), kind="other", sent=False) from None
+            raise SendError(_cause(exc, request), kind="other", sent=False) from None
         except requests.exceptions.ConnectionError as exc:
-            raise TransportError(_cause(exc, request), kind="connect") from None
+            raise SendError(_cause(exc, request), kind="connect") from None
         except requests.exceptions.RequestException as exc:
-            raise TransportError(_cause(exc, request), kind="other") from None
+            raise SendError(_cause(exc, request), kind="other") from None
         return _response(raw)
 
     def close(self) -> None:
@@ -100,16 +104,30 @@ def _bounded_retry_class() -> Any:
     class BoundedRetry(Retry):
         """urllib3 honours Retry-After on a 429/503 GET for up to 6 hours; cap the wait."""
 
+        # The application's sleep (a subclass per transport sets it; Retry.new() keeps the
+        # class); None: time.sleep, looked up when needed.
+        wait: Callable[[float], None] | None = None
+
         def get_retry_after(self, response: Any) -> float | None:
             seconds = super().get_retry_after(response)
             return None if seconds is None else min(float(seconds), MAX_RETRY_AFTER)
 
+        def sleep_for_retry(self, response: Any) -> bool:
+            seconds = self.get_retry_after(response)
+            if not seconds:
+                return False
+            (type(self).wait or time.sleep)(seconds)
+            return True
+
     return BoundedRetry
 
 
-def _bounded_retry() -> Any:
+def _bounded_retry(sleep: Callable[[float], None] | None = None) -> Any:
     # As HTTPAdapter(max_retries=1) (msal's setting), but with a bounded Retry-After wait.
-    return _bounded_retry_class()(total=1, redirect=None)
+    retry_class = _bounded_retry_class()
+    if sleep is not None:
+        retry_class = type("BoundedRetry", (retry_class,), {"wait": staticmethod(sleep)})
+    return retry_class(total=1, redirect=None)
 
 
 def _cause(exc: BaseException, request: HttpRequest) -> str:
@@ -130,7 +148,7 @@ class HttpClientTransport:
         self.http_client = http_client
 
     def send(self, request: HttpRequest) -> HttpResponse:
-        """Call the client's ``get``/``post``; any exception becomes a TransportError."""
+        """Call the client's ``get``/``post``; any exception becomes a SendError."""
         parts = urlsplit(request.url)
         url = urlunsplit(parts._replace(query=""))
         params = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
@@ -146,8 +164,8 @@ class HttpClientTransport:
             else:
                 raw = self.http_client.get(url, params=params, headers=dict(request.headers),
                                            **kwargs)
-        except TransportError:
+        except SendError:
             raise
         except Exception as exc:  # a user's client may raise anything
-            raise TransportError(_cause(exc, request), kind="other") from None
+            raise SendError(_cause(exc, request), kind="other") from None
         return _response(raw)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ProtocolError, TransportFailure
-from ..protocol.messages import Flow, HttpRequest, HttpResponse, TransportError
+from ..protocol.messages import Flow, HttpRequest, HttpResponse, SendError
 
 __all__ = ["AuthorityMetadata", "SigningKeys"]
 
@@ -46,7 +46,7 @@ def _json(response: HttpResponse, what: str) -> dict[str, Any]:
 def _get(url: str, what: str) -> Flow[dict[str, Any]]:
     try:
         response = yield HttpRequest("GET", url, _ACCEPT, idempotent=True, timeout=_TIMEOUT)
-    except TransportError as exc:
+    except SendError as exc:
         raise TransportFailure(
             "key_fetch_failed", f"could not fetch the {what}: GET {url.split('?', 1)[0]}: {exc}"
         ) from None

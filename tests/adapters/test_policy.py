@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from entra_auth.adapters import EntraAuth
-from entra_auth.adapters._flow import NeedToken, ResponseInfo, SendWithToken, request_flow
+from entra_auth.adapters._flow import challenge_flow
 from entra_auth.adapters.policy import (
     DestinationPolicy,
     UnsafeDestinationError,
     hosts_for_scopes,
     same_origin,
 )
+from entra_auth.protocol.messages import NeedToken, ResponseInfo, SendWithToken
+from entra_auth.transport.driver import Done, resume, start
 
 from .conftest import CHALLENGE
 
@@ -99,48 +102,71 @@ def test_adapter_argument_checks() -> None:
         EntraAuth.on_behalf_of(PublicLike(), "assertion", ["User.Read"])
 
 
-POLICY = DestinationPolicy(["api.test"])
 URL = "https://api.test/data"
 
 
+class _CountingApp:
+    """A confidential application whose client-credentials token is "t1"."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def acquire_token_for_client(self, scopes: list[str], **kwargs: object) -> dict[str, object]:
+        self.calls += 1
+        return {"access_token": "t1", "token_type": "Bearer", "expires_in": 3600}
+
+
+def _auth(app: _CountingApp) -> EntraAuth:
+    return EntraAuth(app, ["https://api.test/.default"], allowed_hosts=["api.test"])  # type: ignore[arg-type]
+
+
+def _first_steps(url: str) -> str:
+    """The adapters' inline first steps (EntraAuth._first_token_sync): the destination
+    check, then the application's token."""
+    app = _CountingApp()
+    token = _auth(app)._first_token_sync(url)
+    assert app.calls == 1
+    return token
+
+
 def test_flow_attaches_and_stops_on_success() -> None:
-    flow = request_flow(POLICY, URL, replayable=True)
-    assert next(flow) == NeedToken()
-    assert flow.send("t1") == SendWithToken("t1")
-    with pytest.raises(StopIteration):
-        flow.send(ResponseInfo(200, None, URL))
+    auth = _auth(_CountingApp())
+    prepared = auth(requests.Request("GET", URL).prepare())
+    assert prepared.headers["Authorization"] == "Bearer t1"
+    token = _first_steps(URL)
+    assert token == "t1"
+    flow = challenge_flow(URL, token, ResponseInfo(200, None, URL), replayable=True)
+    step = start(flow)
+    assert isinstance(step, Done) and step.result is None
 
 
 def test_flow_answers_a_claims_challenge_once() -> None:
-    flow = request_flow(POLICY, URL, replayable=True)
-    next(flow)
-    flow.send("t1")
-    need = flow.send(ResponseInfo(401, CHALLENGE, URL))
+    token = _first_steps(URL)
+    flow = challenge_flow(URL, token, ResponseInfo(401, CHALLENGE, URL), replayable=True)
+    need = start(flow)
     assert isinstance(need, NeedToken) and need.rejected == "t1"
     assert need.claims is not None and '"nbf"' in need.claims
-    assert flow.send("t2") == SendWithToken("t2")
-    with pytest.raises(StopIteration):
-        flow.send(ResponseInfo(401, CHALLENGE, URL))  # the second 401 goes to the caller
+    assert resume(flow, "t2") == SendWithToken("t2")
+    # the second 401 goes to the caller
+    assert isinstance(resume(flow, ResponseInfo(401, CHALLENGE, URL)), Done)
 
 
 def test_flow_refuses_before_asking_for_a_token() -> None:
-    flow = request_flow(POLICY, "http://api.test/data", replayable=True)
+    app = _CountingApp()
+    auth = _auth(app)
     with pytest.raises(UnsafeDestinationError):
-        next(flow)
+        auth._first_token_sync("http://api.test/data")
+    assert app.calls == 0
 
 
 def test_flow_ignores_a_challenge_from_another_origin() -> None:
-    flow = request_flow(POLICY, URL, replayable=True)
-    next(flow)
-    flow.send("t1")
-    with pytest.raises(StopIteration):
-        flow.send(ResponseInfo(401, CHALLENGE, "https://other.test/data"))
+    token = _first_steps(URL)
+    response = ResponseInfo(401, CHALLENGE, "https://other.test/data")
+    assert isinstance(start(challenge_flow(URL, token, response, replayable=True)), Done)
 
 
 def test_flow_with_a_stream_body_reacquires_but_does_not_resend() -> None:
-    flow = request_flow(POLICY, URL, replayable=False)
-    next(flow)
-    flow.send("t1")
-    assert isinstance(flow.send(ResponseInfo(401, [CHALLENGE], URL)), NeedToken)
-    with pytest.raises(StopIteration):
-        flow.send("t2")
+    token = _first_steps(URL)
+    flow = challenge_flow(URL, token, ResponseInfo(401, [CHALLENGE], URL), replayable=False)
+    assert isinstance(start(flow), NeedToken)
+    assert isinstance(resume(flow, "t2"), Done)

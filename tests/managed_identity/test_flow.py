@@ -21,7 +21,7 @@ from entra_auth.protocol.managed_identity import (
     acquire_token,
     obtain_token,
 )
-from entra_auth.protocol.messages import HttpRequest, HttpResponse, Sleep, TransportError
+from entra_auth.protocol.messages import HttpRequest, HttpResponse, SendError, Sleep
 
 IMDS = IdentitySource("imds", "http://imds.test/metadata/identity/oauth2/token")
 OK = HttpResponse(200, {}, '{"access_token": "at", "expires_in": "3600", "token_type": "Bearer"}')
@@ -107,11 +107,11 @@ def test_first_request_failure_means_unavailable_later_ones_are_retried() -> Non
     first = next(flow)
     assert isinstance(first, HttpRequest) and first.timeout == RetryPolicy().probe_timeout
     with pytest.raises(ManagedIdentityUnavailableError, match="no managed identity"):
-        flow.throw(TransportError("refused", kind="connect", sent=False))
+        flow.throw(SendError("refused", kind="connect", sent=False))
     state = SourceState(reachable=True)
     flow = _flow(RetryPolicy(backoff=0.0), state)
     next(flow)
-    assert isinstance(flow.throw(TransportError("reset", kind="read")), Sleep)
+    assert isinstance(flow.throw(SendError("reset", kind="read")), Sleep)
     assert isinstance(flow.send(None), HttpRequest)
     with pytest.raises(StopIteration) as stop:
         flow.send(OK)

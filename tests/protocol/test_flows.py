@@ -12,7 +12,7 @@ from entra_auth.protocol import app_flows
 from entra_auth.protocol.authority import parse_authority, parse_oidc_authority
 from entra_auth.protocol.context import FlowError
 from entra_auth.protocol.grants import auth_code, client_credentials, device_code
-from entra_auth.protocol.messages import HttpRequest, HttpResponse, Sleep, TransportError
+from entra_auth.protocol.messages import HttpRequest, HttpResponse, SendError, Sleep
 from entra_auth.protocol.silent import lookup, refresh
 from entra_auth.protocol.token_request import parse_token_response
 
@@ -113,7 +113,7 @@ def test_transport_error_becomes_error_dict() -> None:
     d = Driver(app_flows.guard(client_credentials.acquire(ctx, metadata(), ["api/.default"])))
     req = d.start()
     assert req.form["grant_type"] == "client_credentials"
-    d.throw(TransportError("connection refused", kind="connect", sent=False))
+    d.throw(SendError("connection refused", kind="connect", sent=False))
     assert d.result["error"] == "transport_error"
     assert "connect" in d.result["error_description"]
 
@@ -206,7 +206,7 @@ def test_silent_refresh_on_failure_falls_back_to_valid_token() -> None:
     envs = ["login.microsoftonline.com"]
     plan = lookup(ctx, metadata(), envs, SCOPES, account)
     assert plan.result is not None and plan.refresh_due
-    for failure in (HttpResponse(500, {}, "<html/>"), TransportError("reset", kind="read")):
+    for failure in (HttpResponse(500, {}, "<html/>"), SendError("reset", kind="read")):
         ctx.clock.now += 6  # past the 5 s throttle a 5xx without Retry-After earns
         d = Driver(app_flows.guard(refresh(ctx, metadata(), envs, ["User.Read"], account, plan)))
         req = d.start()

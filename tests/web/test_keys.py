@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from entra_auth.errors import ProtocolError, TransportFailure
-from entra_auth.protocol.messages import HttpRequest, HttpResponse, TransportError
+from entra_auth.protocol.messages import HttpRequest, HttpResponse, SendError
 from entra_auth.web import InvalidTokenError, SigningKeys, TokenValidator
 
 DISCOVERY = "https://login.example.test/tenant/v2.0/.well-known/openid-configuration"
@@ -63,13 +63,13 @@ def test_unknown_kid_refetch_is_rate_limited_and_stale_sets_refresh() -> None:
 def test_failed_refetch_keeps_the_old_keys_but_a_first_failure_raises() -> None:
     keys = SigningKeys(DISCOVERY, max_age=10.0)
     drive(keys.key_flow("k1", 0.0), [reply(METADATA), reply(jwks("k1"))])
-    key, _ = drive(keys.key_flow("k1", 100.0), [TransportError("reset", kind="read")])
+    key, _ = drive(keys.key_flow("k1", 100.0), [SendError("reset", kind="read")])
     assert key["kid"] == "k1"
     key, _ = drive(keys.key_flow("k1", 200.0), [reply("<html>", 500)])
     assert key["kid"] == "k1"
     fresh = SigningKeys(DISCOVERY)
     with pytest.raises(TransportFailure):
-        drive(fresh.key_flow("k1", 0.0), [reply(METADATA), TransportError("refused")])
+        drive(fresh.key_flow("k1", 0.0), [reply(METADATA), SendError("refused")])
     with pytest.raises(ProtocolError):
         drive(SigningKeys(DISCOVERY).key_flow("k1", 0.0), [reply({"issuer": "x"})])
     with pytest.raises(ProtocolError):
