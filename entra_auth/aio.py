@@ -26,11 +26,11 @@ from .azure.credential_async import EntraTokenCredential
 from .azure.default_credential_async import DefaultAzureCredential
 from .azure.token_provider import get_bearer_token_provider_async as get_bearer_token_provider
 from .cache.backend import WRITES_ONLY, AsyncCacheIO, CallReads, async_cache_io
+from .cache.schema import assertion_hash
 from .protocol import app_flows
 from .protocol.authority import Authority, AuthorityBuilder
 from .protocol.discovery import AuthorityMetadata, discover, known_metadata
 from .protocol.extras import Extras, build_extras
-from .protocol.grants.on_behalf_of import assertion_hash
 from .protocol.messages import AppFlow
 from .transport.driver import run_async
 from .transport.httpx_transport import HttpxAsyncTransport

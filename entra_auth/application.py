@@ -34,11 +34,11 @@ from ._app_core import (
     reject_unknown_kwargs,
 )
 from .cache.backend import WRITES_ONLY, CacheIO, CallReads, sync_cache_io
+from .cache.schema import assertion_hash
 from .protocol import app_flows
 from .protocol.authority import Authority, AuthorityBuilder
 from .protocol.discovery import AuthorityMetadata, discover, known_metadata
 from .protocol.extras import Extras, build_extras
-from .protocol.grants.on_behalf_of import assertion_hash
 from .protocol.messages import AppFlow
 from .transport.driver import SyncTransport, run_sync
 from .transport.singleflight import SingleFlight

@@ -358,22 +358,16 @@ class ManagedIdentityClient(_Base):
                          retry_policy=retry_policy, clock=clock, environ=environ,
                          http_cache=http_cache)
         self._sleep = sleep
-        from .transport.requests_transport import HttpClientTransport, RequestsTransport
+        from .transport.requests_transport import (
+            HttpClientTransport,
+            managed_identity_transport,
+        )
 
         if http_client is not None:
             self._transport: Any = HttpClientTransport(http_client)
         else:
-            import requests
-
-            # A plain session: the flow does the retrying (an HTTPAdapter retry would
-            # multiply it, urllib3 retrying 429/503 with Retry-After on its own).
-            session = requests.Session()
-            if self.source.server_thumbprint and verify is True:
-                from .transport.pinned_session import pinned_session
-
-                session = pinned_session(self.source.endpoint, self.source.server_thumbprint)
-                verify = False  # the thumbprint pin checks the certificate instead
-            self._transport = RequestsTransport(session, verify=verify)
+            self._transport = managed_identity_transport(
+                self.source.endpoint, self.source.server_thumbprint, verify)
 
     def acquire_token_for_client(
         self, *, resource: str, claims_challenge: str | None = None

@@ -321,8 +321,7 @@ class DefaultAzureCredential(ChainedCredential):
 
 def _browser(client_id: str | None, tenant_id: str | None, env: Mapping[str, str]) -> Any:
     from ..application import PublicClientApplication
-    from ..commands._common import DEFAULT_CLIENT_ID
-    from ..credentials.environment import DEFAULT_AUTHORITY_HOST
+    from ..credentials.environment import DEFAULT_AUTHORITY_HOST, DEFAULT_CLIENT_ID
     from .credential import EntraTokenCredential
 
     host = (env.get("AZURE_AUTHORITY_HOST") or DEFAULT_AUTHORITY_HOST).rstrip("/")

@@ -224,7 +224,7 @@ class EntraAuthCliCredential(SourceCredential):
         self._lock = threading.Lock()
 
     def _credential(self) -> Any:
-        from ..commands._common import DEFAULT_AUTHORITY, DEFAULT_CLIENT_ID, config_dir
+        from ..credentials.environment import DEFAULT_AUTHORITY, DEFAULT_CLIENT_ID, config_dir
 
         env = self.environ
         path = env.get("ENTRA_AUTH_CACHE_FILE") or os.path.join(config_dir(env),

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ..errors import CacheError
-from ..protocol.grants.on_behalf_of import assertion_hash
 from .backend import CallReads
 from .partitioned_cache import CALL_LOADS, CallLoads, Change
 from .redis_cache import (
@@ -28,6 +27,7 @@ from .redis_cache import (
     queue_script,
     redis_error,
 )
+from .schema import assertion_hash
 from .token_cache import TokenCache
 
 __all__ = ["AsyncRedisTokenCache", "assertion_hash"]

@@ -19,6 +19,7 @@ __all__ = [
     "AuthorityType",
     "CredentialType",
     "Entry",
+    "assertion_hash",
     "build_entries",
     "compute_ext_cache_key",
     "make_key_makers",
@@ -27,6 +28,13 @@ __all__ = [
 
 Entry = dict[str, Any]
 KeyMaker = Callable[..., str]
+
+
+def assertion_hash(user_assertion: str) -> str:
+    """base64url SHA-256 of an on-behalf-of user assertion: its cache partition key (the
+    entries' ``user_assertion_hash``; the assertion itself is never stored)."""
+    digest = hashlib.sha256(user_assertion.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 class CredentialType:

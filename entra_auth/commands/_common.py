@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ..credentials.environment import DEFAULT_AUTHORITY, DEFAULT_CLIENT_ID, config_dir
 from ..protocol.messages import app_call
 from ..transport.driver import run_sync
 
@@ -49,8 +50,6 @@ EXIT_CACHE = 5  # the local token cache can't be used: unreadable, unsafe, locke
 EXIT_INTERRUPTED = 130
 
 # Microsoft Graph Command Line Tools: a public client Microsoft registers for exactly this.
-DEFAULT_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
-DEFAULT_AUTHORITY = "https://login.microsoftonline.com/organizations"
 GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default"
 
 
@@ -98,17 +97,6 @@ def add_scope_arguments(parser: argparse.ArgumentParser, default_help: str) -> N
                         help=f"scope to request; repeat for more ({default_help})")
     parser.add_argument("--resource", metavar="URI",
                         help="request RESOURCE/.default, e.g. https://graph.microsoft.com")
-
-
-def config_dir(environ: Mapping[str, str] | None = None) -> str:
-    """``$XDG_CONFIG_HOME/entra-auth`` (``~/.config/entra-auth``; ``%APPDATA%`` on Windows)."""
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_CONFIG_HOME") or ""
-    if not base and os.name == "nt":
-        base = env.get("APPDATA") or ""
-    if not base:
-        base = os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(base, "entra-auth")
 
 
 def cache_path(args: argparse.Namespace) -> str:

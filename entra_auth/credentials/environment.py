@@ -24,12 +24,32 @@ from ..errors import EntraAuthError
 from ..protocol.authority import check_tenant_id
 
 __all__ = [
+    "DEFAULT_AUTHORITY",
+    "DEFAULT_CLIENT_ID",
+    "config_dir",
     "EnvironmentConfigError",
     "EnvironmentSettings",
     "FederatedTokenFile",
     "confidential_application",
     "read_environment",
 ]
+
+# The entra-auth CLI's sign-in (`entra-auth login`), which EntraAuthCliCredential reuses: the
+# client id (Microsoft's Azure CLI public client) and authority it signs in with.
+DEFAULT_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com/organizations"
+
+
+def config_dir(environ: Mapping[str, str] | None = None) -> str:
+    """``$XDG_CONFIG_HOME/entra-auth`` (``~/.config/entra-auth``; ``%APPDATA%`` on Windows)."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME") or ""
+    if not base and os.name == "nt":
+        base = env.get("APPDATA") or ""
+    if not base:
+        base = os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "entra-auth")
+
 
 AppT = TypeVar("AppT")
 

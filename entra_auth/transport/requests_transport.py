@@ -169,3 +169,25 @@ class HttpClientTransport:
         except Exception as exc:  # a user's client may raise anything
             raise SendError(_cause(exc, request), kind="other") from None
         return _response(raw)
+
+
+def managed_identity_transport(
+    endpoint: str, server_thumbprint: str | None, verify: Any = True
+) -> RequestsTransport:
+    """The transport a managed-identity client sends through when given no ``http_client``.
+
+    A plain session: the flow does the retrying (an HTTPAdapter retry would multiply it,
+    urllib3 retrying 429/503 with Retry-After on its own). With a server certificate
+    thumbprint (Service Fabric) and default verification, the session is pinned to that
+    certificate instead of checking it against the CA bundle.
+    """
+    import requests
+
+    session = requests.Session()
+    if server_thumbprint and verify is True:
+        from .pinned_session import pinned_session
+
+        session = pinned_session(endpoint, server_thumbprint)
+        verify = False  # the thumbprint pin checks the certificate instead
+    return RequestsTransport(session, verify=verify)
+

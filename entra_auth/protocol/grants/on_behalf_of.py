@@ -6,15 +6,14 @@ a repeated assertion is answered from the cache (MSAL Python always calls the ne
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
+from ...cache.schema import assertion_hash
 from ..claims import merge_claims
 from ..context import ClientContext, FlowError
 from ..discovery import AuthorityMetadata
 from ..extras import NO_EXTRAS, Extras
 from ..messages import Flow
-from ..pkce import b64url
 from ..silent import access_token_result, find_access_token, usable
 from .common import obtain
 from .refresh import redeem_cached
@@ -22,11 +21,6 @@ from .refresh import redeem_cached
 __all__ = ["JWT_BEARER_GRANT", "acquire", "assertion_hash", "cached"]
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-
-
-def assertion_hash(user_assertion: str) -> str:
-    """base64url SHA-256 of the assertion: the cache partition key (never the assertion)."""
-    return b64url(hashlib.sha256(user_assertion.encode("utf-8")).digest())
 
 
 def cached(
