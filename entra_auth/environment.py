@@ -69,7 +69,7 @@ def from_environment(
     """
     settings = read_environment(environ, strict=strict)
     if asynchronous:
-        from .aio import ConfidentialClientApplication as AsyncApp
+        from .aio.application import ConfidentialClientApplication as AsyncApp
 
         return confidential_application(AsyncApp, settings, environ, verify=verify,
                                         token_cache=token_cache, **app_kwargs)

@@ -15,35 +15,25 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ._app_core import (
+from .._app_core import (
     AppCore,
     ConfidentialRules,
     PublicRules,
     home_account_id_of,
     reject_unknown_kwargs,
 )
-from .azure.credential_async import EntraTokenCredential
-from .azure.default_credential_async import DefaultAzureCredential
-from .azure.token_provider import get_bearer_token_provider_async as get_bearer_token_provider
-from .cache.backend import WRITES_ONLY, AsyncCacheIO, CallReads, async_cache_io
-from .cache.schema import assertion_hash
-from .protocol import app_flows
-from .protocol.authority import Authority, AuthorityBuilder
-from .protocol.discovery import AuthorityMetadata, discover, known_metadata
-from .protocol.extras import Extras, build_extras
-from .protocol.messages import AppFlow
-from .transport.driver import run_async
-from .transport.httpx_transport import HttpxAsyncTransport
-from .transport.singleflight import AsyncSingleFlight
+from ..cache.backend import WRITES_ONLY, AsyncCacheIO, CallReads, async_cache_io
+from ..cache.schema import assertion_hash
+from ..protocol import app_flows
+from ..protocol.authority import Authority, AuthorityBuilder
+from ..protocol.discovery import AuthorityMetadata, discover, known_metadata
+from ..protocol.extras import Extras, build_extras
+from ..protocol.messages import AppFlow
+from ..transport.driver import run_async
+from ..transport.httpx_transport import HttpxAsyncTransport
+from ..transport.singleflight import AsyncSingleFlight
 
-__all__ = [
-    "ClientApplication",
-    "ConfidentialClientApplication",
-    "DefaultAzureCredential",
-    "EntraTokenCredential",
-    "PublicClientApplication",
-    "get_bearer_token_provider",
-]
+__all__ = ["ClientApplication", "ConfidentialClientApplication", "PublicClientApplication"]
 
 T = TypeVar("T")
 
@@ -347,7 +337,7 @@ class PublicClientApplication(PublicRules, ClientApplication):
         """Sign a user in through the system browser, on the event loop
         (see ``docs/interactive.md``). Takes the sync method's keywords; any other is a
         ``TypeError`` (checked before the browser opens)."""
-        from .interactive.acquire import acquire_token_interactive_async
+        from ..interactive.acquire import acquire_token_interactive_async
 
         self._refuse_auth_scheme(kwargs)
         kwargs.pop("auth_scheme", None)
