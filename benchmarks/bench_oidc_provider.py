@@ -17,6 +17,7 @@ import argparse
 import fcntl
 import json
 import os
+import select
 import shutil
 import statistics
 import subprocess
@@ -91,9 +92,13 @@ def start_oidc_provider() -> tuple[subprocess.Popen[str], str, dict[str, str], s
     proc = subprocess.Popen([node, "oidc_provider_server.mjs", str(port), cert, key, CLIENT_ID,
                              CLIENT_SECRET], cwd=NODE_DIR, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    if proc.stdout.readline().strip() != "ready":
+    # Bounded: once (under the parallel test suite) the provider never said "ready" and the
+    # harness waited on the pipe forever.
+    if not select.select([proc.stdout], [], [], 60)[0] or (
+            proc.stdout.readline().strip() != "ready"):
         proc.kill()
-        raise RuntimeError("oidc-provider did not start")
+        proc.wait()
+        raise RuntimeError("oidc-provider did not start within 60 s")
     form = {"grant_type": "client_credentials", "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET, "scope": "read"}
     return proc, f"https://127.0.0.1:{port}/token", form, cert

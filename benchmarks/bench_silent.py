@@ -136,7 +136,7 @@ def _canned_requests_session(entra: CannedEntra) -> Any:
 def _our_credential(app: Any) -> Any:
     """entra_auth's azure-core credential if this tree has it, else the bare app call."""
     try:
-        from entra_auth.azure_credential import EntraTokenCredential
+        from entra_auth.azure.credential import EntraTokenCredential
     except ImportError:  # not in this tree: the app call it would make
         class Bare:
             def get_token(self, *scopes: str) -> Any:

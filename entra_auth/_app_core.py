@@ -3,23 +3,34 @@
 :class:`AppCore` validates MSAL's constructor arguments and builds the flows'
 :class:`ClientContext`; each class then picks its own transport (requests, or an
 ``httpx.AsyncClient``). Nothing here does I/O: the flows run in ``run_sync``/``run_async``.
+
+:func:`log_as_msal` (public as ``entra_auth.log_as_msal``) is one switch that sends
+entra_auth's log records through msal's loggers, for drop-in users (``import entra_auth as
+msal``) whose logging is configured on ``msal`` and its children: each entra_auth logger becomes
+a child of its msal counterpart, so the level set on the msal logger decides what is emitted
+and the handlers on it (and its ancestors) receive the records. Record names stay
+``entra_auth.*``; nothing else changes in the records (no token or secret is logged at any
+level, on either name).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
+from ._version import __version__
 from .protocol.authority import Authority, AuthorityBuilder, parse_authority, parse_oidc_authority
 from .protocol.context import CacheLike, ClientAuth, ClientContext
 from .protocol.region import check_explicit_region
 
-__all__ = ["AppCore", "ConfidentialRules", "PublicRules"]
+__all__ = ["MSAL_LOGGERS", "AppCore", "ConfidentialRules", "PublicRules", "log_as_msal"]
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
 SKU = "entra_auth.Python"
@@ -61,12 +72,6 @@ def home_account_id_of(account: object) -> str | None:
     return home if isinstance(home, str) and home else None
 
 
-def _version() -> str:
-    from . import __version__
-
-    return __version__
-
-
 class AppCore:
     """The configuration both application kinds, sync and async, are built from.
 
@@ -102,6 +107,9 @@ class AppCore:
         allow_broker: bool | None = None,
         enable_pii_log: bool | None = None,
         oidc_authority: str | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Any] | None = None,
     ) -> None:
         """Create an application (no network I/O happens until the first token request).
 
@@ -131,14 +139,25 @@ class AppCore:
             allow_broker: Accepted for compatibility; brokers are not supported.
             enable_pii_log: Accepted for compatibility; nothing personal is ever logged.
             oidc_authority: A generic OpenID Connect issuer URL, instead of ``authority``.
+            clock: (entra_auth only, keyword-only) Seconds since the epoch, default
+                ``time.time``. Every time decision of the flows reads it: cache expiry and
+                ``refresh_on``, throttling windows, device-code deadlines. Given one, it also
+                measures those in-process durations (by default ``time.monotonic`` does).
+            sleep: (entra_auth only, keyword-only) How the application waits (device-code
+                polling, a throttled discovery's retry): ``time.sleep`` by default; for the
+                :mod:`entra_auth.aio` classes an async function, default ``asyncio.sleep``.
+                Tests pass one that advances a fake ``clock`` and returns at once.
 
         Raises:
             ValueError: a malformed or non-https authority, both ``authority`` and
                 ``oidc_authority``, bad ``exclude_scopes``, an unusable credential, or (async)
                 an ``http_client`` that is not an ``httpx.AsyncClient``.
+            TypeError: a ``clock`` or ``sleep`` that is not callable.
         """
         if not isinstance(client_id, str) or not client_id:
             raise ValueError("client_id must be a non-empty string")
+        self._check_time(clock, sleep)
+        self._sleep = sleep
         if oidc_authority and authority:
             raise ValueError("Pass either authority or oidc_authority, not both")
         self._check_region(azure_region, client_credential)
@@ -165,7 +184,7 @@ class AppCore:
         del enable_pii_log
         headers = {
             "x-client-sku": SKU,
-            "x-client-ver": _version(),
+            "x-client-ver": __version__,
             "x-client-os": sys.platform,
         }
         if app_name:
@@ -175,8 +194,9 @@ class AppCore:
         self._ctx = ClientContext(
             client_id=client_id,
             cache=self._as_cache(token_cache),
-            clock=time.time,
-            monotonic=time.monotonic,
+            clock=clock or time.time,
+            # A caller's clock measures durations too: one fake clock drives every decision.
+            monotonic=clock or time.monotonic,
             random_bytes=secrets.token_bytes,
             client_auth=self._build_client_auth(client_credential, client_claims),
             telemetry_headers=headers,
@@ -189,6 +209,13 @@ class AppCore:
             environ=os.environ,
         )
         self._connect(http_client, verify, proxies, timeout)
+
+    def _check_time(self, clock: object, sleep: object) -> None:
+        """Refuse a ``clock`` or ``sleep`` that can't be called (``TypeError``)."""
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a callable returning epoch seconds, not {clock!r}")
+        if sleep is not None and not callable(sleep):
+            raise TypeError(f"sleep must be a callable taking seconds, not {sleep!r}")
 
     def _check_region(self, azure_region: object, client_credential: object) -> None:
         """Refuse a malformed region the caller chose, before anything else is built (as MSAL).
@@ -364,3 +391,50 @@ class ConfidentialRules(AppCore):
         self._ctx.cache.remove_app_tokens(
             client_id=self.client_id, environments=[self.authority.instance]
         )
+
+
+# -- log_as_msal ----------------------------------------------------------------------------
+
+#: entra_auth logger -> the msal logger it is attached under by :func:`log_as_msal`
+MSAL_LOGGERS: dict[str, str] = {
+    "entra_auth": "msal",
+    "entra_auth.application": "msal.application",
+    "entra_auth.cache": "msal.token_cache",
+    "entra_auth.managed_identity": "msal.managed_identity",
+    "entra_auth.region": "msal.region",
+    "entra_auth.interactive": "msal.oauth2cli.authcode",
+    "entra_auth.adapters": "msal",
+}
+
+_lock = threading.Lock()
+_saved_parents: dict[str, logging.Logger | None] = {}
+
+
+def log_as_msal(enabled: bool = True) -> None:
+    """Route entra_auth's log records through msal's loggers (or stop doing so).
+
+    Each logger in :data:`MSAL_LOGGERS` gets its msal counterpart as parent: an entra_auth
+    logger with no level of its own then uses the msal logger's level, and its records reach
+    the msal logger's handlers, then its ancestors' (the root's), each once. A level or
+    handler set on an entra_auth logger itself still applies. Calling it twice is harmless.
+
+    Args:
+        enabled: False restores the loggers' own hierarchy (``entra_auth`` under the root).
+    """
+    with _lock:
+        if enabled:
+            for ours, theirs in MSAL_LOGGERS.items():
+                logger = logging.getLogger(ours)
+                if ours not in _saved_parents:
+                    _saved_parents[ours] = logger.parent
+                logger.parent = logging.getLogger(theirs)
+        else:
+            for ours, parent in _saved_parents.items():
+                logging.getLogger(ours).parent = parent
+            _saved_parents.clear()
+        _clear_level_caches()
+
+
+def _clear_level_caches() -> None:
+    # Loggers memoize isEnabledFor(); a new parent changes the answer.
+    logging.root.manager._clear_cache()  # type: ignore[attr-defined]

@@ -10,11 +10,11 @@ it runs and its writes flushed after, through the same protocol the sync classes
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from ._aio_singleflight import AsyncSingleFlight
 from ._app_core import (
     AppCore,
     ConfidentialRules,
@@ -22,6 +22,9 @@ from ._app_core import (
     home_account_id_of,
     reject_unknown_kwargs,
 )
+from .azure.credential_async import EntraTokenCredential
+from .azure.default_credential_async import DefaultAzureCredential
+from .azure.token_provider import get_bearer_token_provider_async as get_bearer_token_provider
 from .cache.backend import WRITES_ONLY, AsyncCacheIO, CallReads, async_cache_io
 from .protocol import app_flows
 from .protocol.authority import Authority, AuthorityBuilder
@@ -31,12 +34,7 @@ from .protocol.grants.on_behalf_of import assertion_hash
 from .protocol.messages import AppFlow
 from .transport.driver import run_async
 from .transport.httpx_transport import HttpxAsyncTransport
-
-if TYPE_CHECKING:
-
-    from ._aio_azure_credential import EntraTokenCredential
-    from ._aio_default_credential import DefaultAzureCredential
-    from .token_provider import get_bearer_token_provider_async as get_bearer_token_provider
+from .transport.singleflight import AsyncSingleFlight
 
 __all__ = [
     "ClientApplication",
@@ -47,23 +45,6 @@ __all__ = [
     "get_bearer_token_provider",
 ]
 
-
-# Azure SDK credentials and token providers: imported only when asked for.
-_LAZY = {
-    "EntraTokenCredential": ("._aio_azure_credential", "EntraTokenCredential"),
-    "DefaultAzureCredential": ("._aio_default_credential", "DefaultAzureCredential"),
-    "get_bearer_token_provider": (".token_provider", "get_bearer_token_provider_async"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module, __package__), attr)
-    raise AttributeError(f"module 'entra_auth.aio' has no attribute {name!r}")
-
 T = TypeVar("T")
 
 
@@ -73,12 +54,18 @@ class ClientApplication(AppCore):
 
     Takes the sync classes' constructor arguments, except that ``http_client`` is an
     ``httpx.AsyncClient`` (by default one is created from ``verify``/``proxies``/``timeout``;
-    close it with :meth:`aclose` or ``async with``).
+    close it with :meth:`aclose` or ``async with``) and ``sleep`` an async function (default
+    ``asyncio.sleep``).
     """
 
     def _connect(
         self, http_client: Any, verify: Any, proxies: Mapping[str, str] | None, timeout: Any
     ) -> None:
+        if self._sleep is not None and not (
+                inspect.iscoroutinefunction(self._sleep)
+                or inspect.iscoroutinefunction(type(self._sleep).__call__)):
+            raise TypeError("sleep must be an async function (async def) here, e.g. "
+                            "asyncio.sleep: a blocking one would stall the event loop")
         # ValueError unless http_client is None or an httpx.AsyncClient.
         self._transport = HttpxAsyncTransport(
             http_client, verify=verify, proxies=proxies, timeout=timeout
@@ -90,7 +77,8 @@ class ClientApplication(AppCore):
 
     async def _run(self, flow: AppFlow[T]) -> T | dict[str, Any]:
         guarded = app_flows.guard(flow)
-        return await run_async(guarded, self._transport, flights=self._single_flight)
+        return await run_async(guarded, self._transport, self._sleep,
+                               flights=self._single_flight)
 
     async def _cached(
         self, call: Callable[[], Awaitable[T]], reads: CallReads = WRITES_ONLY

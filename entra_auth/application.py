@@ -20,7 +20,9 @@ does storage I/O through the same protocol, at the same points (:mod:`entra_auth
 
 from __future__ import annotations
 
+import inspect
 import logging
+import time
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
 
@@ -32,7 +34,6 @@ from ._app_core import (
     reject_unknown_kwargs,
 )
 from .cache.backend import WRITES_ONLY, CacheIO, CallReads, sync_cache_io
-from .concurrency import SingleFlight
 from .protocol import app_flows
 from .protocol.authority import Authority, AuthorityBuilder
 from .protocol.discovery import AuthorityMetadata, discover, known_metadata
@@ -40,6 +41,7 @@ from .protocol.extras import Extras, build_extras
 from .protocol.grants.on_behalf_of import assertion_hash
 from .protocol.messages import AppFlow
 from .transport.driver import SyncTransport, run_sync
+from .transport.singleflight import SingleFlight
 
 __all__ = ["ClientApplication", "ConfidentialClientApplication", "Prompt",
            "PublicClientApplication", "extract_certs"]
@@ -58,6 +60,9 @@ class ClientApplication(AppCore):
     def _connect(
         self, http_client: Any, verify: Any, proxies: Mapping[str, str] | None, timeout: Any
     ) -> None:
+        if inspect.iscoroutinefunction(self._sleep):
+            raise TypeError("sleep must be a blocking function here (an async one is never "
+                            "awaited): pass async sleeps to the entra_auth.aio applications")
         if http_client is not None:
             from .transport.requests_transport import HttpClientTransport
 
@@ -65,7 +70,8 @@ class ClientApplication(AppCore):
         else:
             from .transport.requests_transport import RequestsTransport
 
-            self._transport = RequestsTransport(verify=verify, proxies=proxies, timeout=timeout)
+            self._transport = RequestsTransport(verify=verify, proxies=proxies, timeout=timeout,
+                                                sleep=self._sleep)
         self.http_client = http_client
         self._single_flight = SingleFlight()
         # The cache backend protocol (entra_auth.cache.backend): None for an in-memory cache;
@@ -73,7 +79,8 @@ class ClientApplication(AppCore):
         self._cache_io: CacheIO | None = sync_cache_io(self.token_cache)
 
     def _run(self, flow: AppFlow[T]) -> T | dict[str, Any]:
-        return run_sync(app_flows.guard(flow), self._transport, flights=self._single_flight)
+        return run_sync(app_flows.guard(flow), self._transport, self._sleep or time.sleep,
+                        flights=self._single_flight)
 
     def _cached(self, call: Callable[[], T], reads: CallReads = WRITES_ONLY) -> T:
         """Run ``call`` between the cache's load of ``reads`` and its flush (the

@@ -102,3 +102,18 @@ class CacheError(EntraAuthError):
 
 def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def missing_extra(module: str, package: str, extra: str, cause: ImportError) -> ImportError:
+    """An ImportError for ``module`` needing ``package`` from the ``extra`` extra.
+
+    Args:
+        module: The entra_auth module that needs it, e.g. ``entra_auth.web.flask``.
+        package: The distribution users know, e.g. ``Flask``.
+        extra: The entra-auth extra that installs it.
+        cause: The original error (its ``name`` is kept).
+    """
+    error = ImportError(f'{module} needs {package}: pip install "entra-auth[{extra}]"',
+                        name=cause.name)
+    error.__cause__ = cause
+    return error

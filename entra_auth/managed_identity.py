@@ -14,7 +14,7 @@ import stat
 import time
 import uuid
 from collections import UserDict
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from .protocol.managed_identity import (
@@ -328,7 +328,10 @@ class ManagedIdentityClient(_Base):
         imds_endpoint: IMDS host (``http://169.254.169.254``) or full token URL; overrides
             ``AZURE_POD_IDENTITY_AUTHORITY_HOST`` and App Service detection.
         retry_policy: Retries on 429, 5xx, IMDS's 404/410 and transport errors.
-        clock: Epoch-seconds clock for cache expiry decisions.
+        clock: Epoch-seconds clock for cache expiry and ``http_cache`` decisions (tests
+            pass a fake clock).
+        sleep: Waits between retries (default ``time.sleep``); tests pass one that returns
+            at once and records the wait.
         environ: Environment to read instead of ``os.environ``.
 
     Raises:
@@ -347,12 +350,14 @@ class ManagedIdentityClient(_Base):
         imds_endpoint: str | None = None,
         retry_policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(managed_identity, token_cache=token_cache,
                          client_capabilities=client_capabilities, imds_endpoint=imds_endpoint,
                          retry_policy=retry_policy, clock=clock, environ=environ,
                          http_cache=http_cache)
+        self._sleep = sleep
         from .transport.requests_transport import HttpClientTransport, RequestsTransport
 
         if http_client is not None:
@@ -364,7 +369,7 @@ class ManagedIdentityClient(_Base):
             # multiply it, urllib3 retrying 429/503 with Retry-After on its own).
             session = requests.Session()
             if self.source.server_thumbprint and verify is True:
-                from ._pinned_session import pinned_session
+                from .transport.pinned_session import pinned_session
 
                 session = pinned_session(self.source.endpoint, self.source.server_thumbprint)
                 verify = False  # the thumbprint pin checks the certificate instead
@@ -389,7 +394,7 @@ class ManagedIdentityClient(_Base):
         """
         from .transport.driver import run_sync
 
-        return run_sync(self._flow(resource, claims_challenge), self._transport)
+        return run_sync(self._flow(resource, claims_challenge), self._transport, self._sleep)
 
     def close(self) -> None:
         """Close the default HTTP session."""
@@ -401,7 +406,8 @@ class ManagedIdentityClient(_Base):
 class AsyncManagedIdentityClient(_Base):
     """The asyncio twin of :class:`ManagedIdentityClient`, over ``httpx.AsyncClient``.
 
-    Takes the same arguments, except that ``http_client`` is an ``httpx.AsyncClient``.
+    Takes the same arguments, except that ``http_client`` is an ``httpx.AsyncClient`` and
+    ``sleep`` an async function (default ``asyncio.sleep``).
     """
 
     def __init__(
@@ -416,12 +422,14 @@ class AsyncManagedIdentityClient(_Base):
         imds_endpoint: str | None = None,
         retry_policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(managed_identity, token_cache=token_cache,
                          client_capabilities=client_capabilities, imds_endpoint=imds_endpoint,
                          retry_policy=retry_policy, clock=clock, environ=environ,
                          http_cache=http_cache)
+        self._sleep = sleep
         from .transport.httpx_transport import HttpxAsyncTransport
 
         self._transport = HttpxAsyncTransport(http_client, verify=verify)
@@ -432,7 +440,8 @@ class AsyncManagedIdentityClient(_Base):
         """See :meth:`ManagedIdentityClient.acquire_token_for_client`."""
         from .transport.driver import run_async
 
-        return await run_async(self._flow(resource, claims_challenge), self._transport)
+        return await run_async(self._flow(resource, claims_challenge), self._transport,
+                               self._sleep)
 
     async def aclose(self) -> None:
         """Close the httpx client."""

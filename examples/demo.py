@@ -73,6 +73,7 @@ async def async_calls(emu: Emulator, cache: entra_auth.SerializableTokenCache) -
 
 def main() -> int:
     with Emulator() as emu:
+        emu.settings.device_poll_interval = 1  # poll every second (Entra asks for 5)
         step(f"Entra ID emulator at {emu.base_url} (its CA: {emu.ca_bundle})")
         cache = entra_auth.SerializableTokenCache()
         app = entra_auth.PublicClientApplication(

@@ -41,6 +41,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, A
         report.longrepr = "\n".join(blocked)
 
 
+# Under pytest-xdist's default --dist load (scripts/test -m "not stress"), tests go to whichever
+# worker is free, except these modules, each run whole on one worker: their module-scoped
+# set-up is most of their cost. (xdist's own xdist_group marker can't do this on pytest 9.2,
+# whose node ids xdist 3.8 no longer manages to suffix with the group.)
+ONE_WORKER_MODULES = frozenset({
+    "tests/benchmarks/test_benchmark_harness.py",  # measures every benchmark section once
+    "tests/msal_suite/test_msal_own_tests.py",  # runs msal's own test suite twice
+    "tests/persistence/test_redis_cluster.py",  # starts a three-node Redis Cluster
+})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "load":
+        return None  # a --dist the caller chose
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return ModulesTogether(config, log)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     with contextlib.suppress(OSError):
         os.unlink(_log_path)

@@ -50,7 +50,7 @@ def redis_client_options(
     try:
         from redis.backoff import ConstantBackoff
     except ImportError as exc:
-        from .._extras import missing_extra
+        from ..errors import missing_extra
 
         raise missing_extra("entra_auth.redis_client_options", "redis", "redis", exc) from exc
     from redis.exceptions import ConnectionError as RedisConnectionError

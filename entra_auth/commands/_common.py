@@ -235,7 +235,7 @@ def guarded(args: argparse.Namespace, body: Callable[[argparse.Namespace], int])
 
 
 def _classify(exc: Exception) -> tuple[int, str]:
-    from ..environment import EnvironmentConfigError
+    from ..credentials.environment import EnvironmentConfigError
     from ..errors import CacheError, EntraAuthError, InteractionRequiredError, TransportFailure
     from ._cache import cache_problem
 

@@ -178,7 +178,7 @@ def _managed_identity(args: argparse.Namespace, scopes: list[str]) -> dict[str, 
 def _default_credential(scopes: list[str]) -> dict[str, Any]:
     import time
 
-    from ..default_credential import DefaultAzureCredential, DefaultCredentialError
+    from ..azure.default_credential import DefaultAzureCredential, DefaultCredentialError
 
     try:
         credential = DefaultAzureCredential()

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .factory import JWT_BEARER_ASSERTION_TYPE
+from .assertion import JWT_BEARER_ASSERTION_TYPE
 
 __all__ = ["CertificateAuth", "pem_certificates"]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["JWT_BEARER_ASSERTION_TYPE", "AssertionAuth", "SecretAuth", "build_client_auth"]
+from .assertion import JWT_BEARER_ASSERTION_TYPE
 
-JWT_BEARER_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+__all__ = ["JWT_BEARER_ASSERTION_TYPE", "AssertionAuth", "SecretAuth", "build_client_auth"]
 
 
 class SecretAuth:

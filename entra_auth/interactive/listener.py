@@ -16,6 +16,7 @@ import selectors
 import socket
 import sys
 import time
+from collections.abc import Callable
 
 from .loopback_core import LoopbackHandler, Reply, RequestReader, RequestTooLarge, too_large_reply
 
@@ -95,12 +96,16 @@ class LoopbackListener:
 
     Args:
         port: The port to bind; ``None`` or 0 picks a free ephemeral port.
+        clock: Monotonic seconds that ``timeout`` is measured on (tests pass a fake one).
 
     Raises:
         ValueError: The port can't be bound (in use, or privileged).
     """
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._clock = clock
         self._servers = bind_loopback(port)
         self._server = self._servers[0]  # the IPv4 socket
         self.port: int = self._server.getsockname()[1]
@@ -128,14 +133,14 @@ class LoopbackListener:
         if self._closed:
             raise RuntimeError("This listener is closed; create a new one for each sign-in")
         handler = LoopbackHandler(self.port, expected_state, path)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else self._clock() + timeout
         selector = selectors.DefaultSelector()
         readers: dict[socket.socket, RequestReader] = {}
         try:
             for server in self._servers:
                 selector.register(server, selectors.EVENT_READ)
             while True:
-                remaining = None if deadline is None else deadline - time.monotonic()
+                remaining = None if deadline is None else deadline - self._clock()
                 if remaining is not None and remaining <= 0:
                     logger.info("No authorization response arrived within the timeout")
                     return None

@@ -3,8 +3,8 @@
 IMDS: ``GET {host}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=...`` with
 ``Metadata: true``; App Service: ``GET $IDENTITY_ENDPOINT?api-version=2019-08-01`` with
 ``X-IDENTITY-HEADER``; Service Fabric, Cloud Shell, Azure ML and Azure Arc (its challenge-file
-handshake) as in :mod:`.managed_identity_sources`. Bounded retries on 429/5xx/transport
-errors; MSAL's cache layout.
+handshake). The sources and their requests are in :mod:`.managed_identity_sources`; this module
+is the flow that sends them: bounded retries on 429/5xx/transport errors, MSAL's cache layout.
 """
 
 from __future__ import annotations
@@ -13,11 +13,16 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
-from urllib.parse import urlencode
+from dataclasses import dataclass
+from typing import Any
 
-from ..errors import EntraAuthError
+from .managed_identity_sources import (
+    IdentitySource,
+    ManagedIdentityError,
+    ManagedIdentityUnavailableError,
+    identity_params,
+    token_request,
+)
 from .messages import Flow, HttpRequest, HttpResponse, SendError, Sleep
 
 __all__ = [
@@ -38,64 +43,16 @@ __all__ = [
 
 DEFAULT_IMDS_HOST = "http://169.254.169.254"
 IMDS_PATH = "/metadata/identity/oauth2/token"
-IMDS_API_VERSION = "2018-02-01"
-APP_SERVICE_API_VERSION = "2019-08-01"
 # Where MSAL files managed identity tokens, so caches stay interchangeable with msal's.
 CACHE_ENVIRONMENT = "localhost"
 CACHE_REALM = "managed_identity"
 EXPIRY_MARGIN = 300  # a token with under five minutes left counts as expired
-
-# id type (msal's ManagedIdentity keys) -> query parameter, per source
-_ID_PARAMS: dict[str, dict[str, str]] = {
-    "imds": {"ClientId": "client_id", "ObjectId": "object_id", "ResourceId": "msi_res_id"},
-    "app_service": {"ClientId": "client_id", "ObjectId": "principal_id",
-                    "ResourceId": "mi_res_id"},
-}
 
 _SOURCE_NAMES = {"imds": "IMDS", "app_service": "the App Service identity endpoint",
                  "service_fabric": "the Service Fabric identity endpoint",
                  "cloud_shell": "the Cloud Shell identity endpoint",
                  "machine_learning": "the Azure ML identity endpoint",
                  "azure_arc": "the Azure Arc identity endpoint"}
-
-
-class ManagedIdentityError(EntraAuthError, ValueError):
-    """A managed identity is misconfigured, or its endpoint failed in a way we can't retry.
-
-    A ``ValueError`` too, as ``msal.ManagedIdentityError`` is.
-    """
-
-    def __init__(self, error_description: str, error: str = "managed_identity_error") -> None:
-        super().__init__(error, error_description)
-
-
-class ManagedIdentityUnavailableError(ManagedIdentityError):
-    """No managed identity endpoint answers here (not on Azure, or none configured)."""
-
-    def __init__(self, error_description: str) -> None:
-        super().__init__(error_description, "managed_identity_unavailable")
-
-
-@dataclass(frozen=True)
-class IdentitySource:
-    """Where managed identity tokens come from.
-
-    Attributes:
-        kind: ``"imds"`` (Azure VMs, scale sets, AKS), ``"app_service"`` (App Service,
-            Functions, Container Apps, Automation), ``"service_fabric"``, ``"cloud_shell"``,
-            ``"machine_learning"`` or ``"azure_arc"``.
-        endpoint: The token URL without query string.
-        identity_header: App Service's ``IDENTITY_HEADER`` secret (never shown in repr).
-    """
-
-    kind: Literal["imds", "app_service", "service_fabric", "cloud_shell",
-                  "machine_learning", "azure_arc"]
-    endpoint: str
-    identity_header: str | None = field(default=None, repr=False)
-    #: Service Fabric: the SHA-1 thumbprint of the identity endpoint's certificate.
-    server_thumbprint: str | None = None
-    #: Azure ML: ``DEFAULT_IDENTITY_CLIENT_ID``, the compute's own identity.
-    default_client_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,49 +95,6 @@ def _retryable(kind: str, status: int) -> bool:
         return True
     # IMDS answers 404 while an identity is being assigned and 410 while it updates.
     return kind == "imds" and status in (404, 410)
-
-
-def identity_params(kind: str, identity: Mapping[str, Any]) -> dict[str, str]:
-    """The query parameter naming a user-assigned identity (empty for system-assigned).
-
-    Raises:
-        ManagedIdentityError: an unknown id type.
-    """
-    id_type = identity.get("ManagedIdentityIdType")
-    if id_type in (None, "SystemAssigned"):
-        return {}
-    name = _ID_PARAMS[kind].get(str(id_type))
-    value = identity.get("Id")
-    if name is None or not value:
-        raise ManagedIdentityError(f"unknown managed identity id type {id_type!r}")
-    return {name: str(value)}
-
-
-def token_request(
-    source: IdentitySource,
-    identity: Mapping[str, Any],
-    resource: str,
-    *,
-    request_id: str,
-    timeout: float | None = None,
-) -> HttpRequest:
-    """The request for one token from ``source``."""
-    if source.kind not in ("imds", "app_service"):
-        from .managed_identity_sources import source_request
-
-        return source_request(source, identity, resource, request_id=request_id,
-                              timeout=timeout)
-    if source.kind == "imds":
-        params = {"api-version": IMDS_API_VERSION, "resource": resource}
-        headers = {"Metadata": "true"}
-    else:
-        params = {"api-version": APP_SERVICE_API_VERSION, "resource": resource}
-        headers = {"X-IDENTITY-HEADER": source.identity_header or "", "Metadata": "true"}
-    params.update(identity_params(source.kind, identity))
-    headers.update({"Accept": "application/json", "x-ms-client-request-id": request_id,
-                    "x-client-sku": "entra_auth.Python"})
-    return HttpRequest("GET", f"{source.endpoint}?{urlencode(params)}", headers,
-                       idempotent=True, timeout=timeout)
 
 
 def _number(value: Any) -> int | None:

@@ -1,27 +1,132 @@
-"""Requests for the managed identity sources beyond IMDS and App Service (no I/O).
+"""What a managed identity source is, and the token request MSAL sends to each (no I/O).
 
-As MSAL sends them: Service Fabric (``GET $IDENTITY_ENDPOINT?api-version=2019-07-01-preview``,
-``Secret`` header), Cloud Shell (``POST $MSI_ENDPOINT`` with a ``resource`` form field,
-``Metadata: true``), Azure ML (``GET $MSI_ENDPOINT?api-version=2017-09-01&clientid=...``,
-``secret`` header) and Azure Arc (``GET $IDENTITY_ENDPOINT?api-version=2020-06-01``, answered
-with a 401 whose ``WWW-Authenticate: Basic realm=<file>`` names the secret to send back).
+:class:`IdentitySource` and the errors, then :func:`token_request`: IMDS (``GET
+{host}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=...``, ``Metadata:
+true``), App Service (``GET $IDENTITY_ENDPOINT?api-version=2019-08-01``,
+``X-IDENTITY-HEADER``), and through :func:`source_request` Service Fabric (``GET
+$IDENTITY_ENDPOINT?api-version=2019-07-01-preview``, ``Secret`` header), Cloud Shell (``POST
+$MSI_ENDPOINT`` with a ``resource`` form field, ``Metadata: true``), Azure ML (``GET
+$MSI_ENDPOINT?api-version=2017-09-01&clientid=...``, ``secret`` header) and Azure Arc (``GET
+$IDENTITY_ENDPOINT?api-version=2020-06-01``, answered with a 401 whose ``WWW-Authenticate:
+Basic realm=<file>`` names the secret to send back). The flow that sends them, with retries,
+throttling and the cache, is :mod:`.managed_identity`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 from urllib.parse import urlencode
 
-from .managed_identity import IdentitySource, ManagedIdentityError
+from ..errors import EntraAuthError
 from .messages import HttpRequest, HttpResponse
 
-__all__ = ["arc_challenge_path", "source_request"]
+__all__ = [
+    "IdentitySource",
+    "ManagedIdentityError",
+    "ManagedIdentityUnavailableError",
+    "arc_challenge_path",
+    "identity_params",
+    "source_request",
+    "token_request",
+]
 
+IMDS_API_VERSION = "2018-02-01"
+APP_SERVICE_API_VERSION = "2019-08-01"
 SERVICE_FABRIC_API_VERSION = "2019-07-01-preview"
 MACHINE_LEARNING_API_VERSION = "2017-09-01"
 ARC_API_VERSION = "2020-06-01"
 _SF_PARAMS = {"ClientId": "client_id", "ResourceId": "mi_res_id", "ObjectId": "object_id"}
+
+# id type (msal's ManagedIdentity keys) -> query parameter, per source
+_ID_PARAMS: dict[str, dict[str, str]] = {
+    "imds": {"ClientId": "client_id", "ObjectId": "object_id", "ResourceId": "msi_res_id"},
+    "app_service": {"ClientId": "client_id", "ObjectId": "principal_id",
+                    "ResourceId": "mi_res_id"},
+}
+
+
+class ManagedIdentityError(EntraAuthError, ValueError):
+    """A managed identity is misconfigured, or its endpoint failed in a way we can't retry.
+
+    A ``ValueError`` too, as ``msal.ManagedIdentityError`` is.
+    """
+
+    def __init__(self, error_description: str, error: str = "managed_identity_error") -> None:
+        super().__init__(error, error_description)
+
+
+class ManagedIdentityUnavailableError(ManagedIdentityError):
+    """No managed identity endpoint answers here (not on Azure, or none configured)."""
+
+    def __init__(self, error_description: str) -> None:
+        super().__init__(error_description, "managed_identity_unavailable")
+
+
+@dataclass(frozen=True)
+class IdentitySource:
+    """Where managed identity tokens come from.
+
+    Attributes:
+        kind: ``"imds"`` (Azure VMs, scale sets, AKS), ``"app_service"`` (App Service,
+            Functions, Container Apps, Automation), ``"service_fabric"``, ``"cloud_shell"``,
+            ``"machine_learning"`` or ``"azure_arc"``.
+        endpoint: The token URL without query string.
+        identity_header: App Service's ``IDENTITY_HEADER`` secret (never shown in repr).
+    """
+
+    kind: Literal["imds", "app_service", "service_fabric", "cloud_shell",
+                  "machine_learning", "azure_arc"]
+    endpoint: str
+    identity_header: str | None = field(default=None, repr=False)
+    #: Service Fabric: the SHA-1 thumbprint of the identity endpoint's certificate.
+    server_thumbprint: str | None = None
+    #: Azure ML: ``DEFAULT_IDENTITY_CLIENT_ID``, the compute's own identity.
+    default_client_id: str | None = None
+
+
+def identity_params(kind: str, identity: Mapping[str, Any]) -> dict[str, str]:
+    """The query parameter naming a user-assigned identity (empty for system-assigned).
+
+    Raises:
+        ManagedIdentityError: an unknown id type.
+    """
+    id_type = identity.get("ManagedIdentityIdType")
+    if id_type in (None, "SystemAssigned"):
+        return {}
+    name = _ID_PARAMS[kind].get(str(id_type))
+    value = identity.get("Id")
+    if name is None or not value:
+        raise ManagedIdentityError(f"unknown managed identity id type {id_type!r}")
+    return {name: str(value)}
+
+
+def token_request(
+    source: IdentitySource,
+    identity: Mapping[str, Any],
+    resource: str,
+    *,
+    request_id: str,
+    timeout: float | None = None,
+) -> HttpRequest:
+    """The request for one token from ``source``."""
+    if source.kind not in ("imds", "app_service"):
+        from .managed_identity_sources import source_request
+
+        return source_request(source, identity, resource, request_id=request_id,
+                              timeout=timeout)
+    if source.kind == "imds":
+        params = {"api-version": IMDS_API_VERSION, "resource": resource}
+        headers = {"Metadata": "true"}
+    else:
+        params = {"api-version": APP_SERVICE_API_VERSION, "resource": resource}
+        headers = {"X-IDENTITY-HEADER": source.identity_header or "", "Metadata": "true"}
+    params.update(identity_params(source.kind, identity))
+    headers.update({"Accept": "application/json", "x-ms-client-request-id": request_id,
+                    "x-client-sku": "entra_auth.Python"})
+    return HttpRequest("GET", f"{source.endpoint}?{urlencode(params)}", headers,
+                       idempotent=True, timeout=timeout)
 
 
 def _user_assigned(identity: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -21,7 +21,8 @@ from .minting import client_info, parse_claims
 from .model import App, User
 from .state import AuthCode, Session, SignIn
 
-__all__ = ["authorize", "continue_signin", "redirect_uri_matches", "start_signin"]
+__all__ = ["approve", "authorize", "continue_signin", "decline", "redirect_uri_matches",
+           "start_signin"]
 
 SESSION_COOKIE = "ESTSAUTH"
 _PROMPTS = {"none", "login", "consent", "select_account", "create"}
@@ -304,8 +305,6 @@ def _signin_of(txn: dict[str, str], user: User, core: Core) -> SignIn:
 
 def _complete(core: Core, req: Request, txn: dict[str, str], app: App, user: User) -> Reply:
     if txn["kind"] == "device":
-        from .device import approve
-
         return _with_cookie(txn, approve(core, txn, _signin_of(txn, user, core), app))
     code = "1.A" + secrets.token_urlsafe(64)
     claims = parse_claims(txn.get("claims", "")).raw
@@ -361,7 +360,26 @@ def _error_redirect(core: Core, req: Request, txn: dict[str, str], err: EntraErr
 
 def _finish_error(core: Core, req: Request, txn: dict[str, str], err: EntraError) -> Reply:
     if txn["kind"] == "device":
-        from .device import decline
-
         return decline(core, txn)
     return _with_cookie(txn, _error_redirect(core, req, txn, err))
+
+
+# -- the end of a device-login sign-in (the device code grant's page, :mod:`.device`) ------
+
+def approve(core: Core, txn: dict[str, str], signin: SignIn, app: App) -> Reply:
+    """Finish a device-login sign-in: mark its device code approved (caller holds the lock)."""
+    record = core.state.device_codes.get(txn["device_code"])
+    if record is None or record.status != "pending":
+        return Reply.html(pages.error_page(70019, "The code has expired or was already used."),
+                          400)
+    record.status = "approved"
+    record.signin = signin
+    return Reply.html(pages.done_page(app.display_name or app.client_id))
+
+
+def decline(core: Core, txn: dict[str, str]) -> Reply:
+    """Finish a device-login sign-in the user cancelled: mark its device code declined."""
+    record = core.state.device_codes.get(txn["device_code"])
+    if record is not None and record.status == "pending":
+        record.status = "denied"
+    return Reply.html(pages.declined_page())

@@ -10,7 +10,7 @@ import copy
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from .aadsts import EntraError, error_body, new_trace_id
@@ -21,7 +21,7 @@ from .model import EmulatorConfig, Settings
 from .state import State
 from .tokens import TokenSigner
 
-__all__ = ["Core", "Reply", "Request"]
+__all__ = ["Core", "Reply", "Request", "RunningEmulator"]
 
 
 @dataclass
@@ -159,3 +159,15 @@ class Core:
         """A 200 JSON reply carrying Entra's request-id headers."""
         return Reply.json(data, 200, {"x-ms-request-id": new_trace_id(),
                                       "client-request-id": self.correlation_id(req)})
+
+
+class RunningEmulator(Protocol):
+    """What the emulator's test controls (:mod:`.imds`, :mod:`.mi_sources`, :mod:`.user_fic`)
+    use of an :class:`~entra_auth.testing.Emulator`: typed so rather than by the class, as the
+    emulator's server imports those modules."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def _core(self) -> Core: ...

@@ -10,10 +10,9 @@ import secrets
 
 from . import pages
 from .aadsts import EntraError, missing_parameter
-from .authorize import continue_signin, start_signin
+from .authorize import approve, continue_signin, decline, start_signin
 from .core import Core, Reply, Request
 from .minting import parse_claims
-from .model import App
 from .state import DeviceCode, SignIn
 
 __all__ = ["approve", "decline", "devicecode", "devicelogin"]
@@ -109,22 +108,3 @@ def devicelogin(core: Core, req: Request) -> Reply:
             if isinstance(err, EntraError):
                 return Reply.html(pages.error_page(err.code, err.message), 400)
             raise
-
-
-def approve(core: Core, txn: dict[str, str], signin: SignIn, app: App) -> Reply:
-    """Mark the device code approved for this sign-in (caller holds the lock)."""
-    record = core.state.device_codes.get(txn["device_code"])
-    if record is None or record.status != "pending":
-        return Reply.html(pages.error_page(70019, "The code has expired or was already used."),
-                          400)
-    record.status = "approved"
-    record.signin = signin
-    return Reply.html(pages.done_page(app.display_name or app.client_id))
-
-
-def decline(core: Core, txn: dict[str, str]) -> Reply:
-    """Mark the device code declined (the user cancelled consent)."""
-    record = core.state.device_codes.get(txn["device_code"])
-    if record is not None and record.status == "pending":
-        record.status = "denied"
-    return Reply.html(pages.declined_page())

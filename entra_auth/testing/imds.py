@@ -11,14 +11,11 @@ import hmac
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .core import Core, Reply, Request
+from .core import Core, Reply, Request, RunningEmulator
 from .model import Resource
 from .state import new_opaque
-
-if TYPE_CHECKING:
-    from .emulator import Emulator
 
 __all__ = [
     "APP_SERVICE_PATH",
@@ -95,7 +92,7 @@ def _host(core: Core) -> ManagedIdentityHost:
         return host
 
 
-def managed_identity_host(emulator: Emulator) -> ManagedIdentityHost:
+def managed_identity_host(emulator: RunningEmulator) -> ManagedIdentityHost:
     """The live identities of the emulated host (a system-assigned one by default).
 
     Editing the returned object changes what the IMDS and App Service endpoints answer until
@@ -105,7 +102,7 @@ def managed_identity_host(emulator: Emulator) -> ManagedIdentityHost:
 
 
 def assign_managed_identities(
-    emulator: Emulator,
+    emulator: RunningEmulator,
     *,
     system_assigned: bool = True,
     user_assigned: list[ManagedIdentityRecord] | None = None,
@@ -132,12 +129,12 @@ def assign_managed_identities(
     return host
 
 
-def imds_environment(emulator: Emulator) -> dict[str, str]:
+def imds_environment(emulator: RunningEmulator) -> dict[str, str]:
     """Environment pointing azure-identity-style clients at the emulator's IMDS."""
     return {"AZURE_POD_IDENTITY_AUTHORITY_HOST": emulator.base_url}
 
 
-def app_service_environment(emulator: Emulator) -> dict[str, str]:
+def app_service_environment(emulator: RunningEmulator) -> dict[str, str]:
     """``IDENTITY_ENDPOINT`` and ``IDENTITY_HEADER`` as App Service sets them."""
     return {"IDENTITY_ENDPOINT": emulator.base_url + APP_SERVICE_PATH,
             "IDENTITY_HEADER": managed_identity_host(emulator).identity_header}

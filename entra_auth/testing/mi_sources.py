@@ -16,13 +16,10 @@ import os
 import secrets
 import ssl
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .core import Core, Reply, Request
+from .core import Core, Reply, Request, RunningEmulator
 from .imds import ManagedIdentityRecord, _host, _mint, _resource
-
-if TYPE_CHECKING:
-    from .emulator import Emulator
 
 __all__ = [
     "ARC_PATH",
@@ -149,19 +146,19 @@ def arc(core: Core, req: Request) -> Reply:
                   expires_on_as_int=False)
 
 
-def set_arc_key_directory(emulator: Emulator, directory: str) -> None:
+def set_arc_key_directory(emulator: RunningEmulator, directory: str) -> None:
     """Where the emulated Arc agent writes its challenge key files."""
     _arc_state(emulator._core)["directory"] = directory
 
 
-def server_thumbprint(emulator: Emulator) -> str:
+def server_thumbprint(emulator: RunningEmulator) -> str:
     """The SHA-1 thumbprint of the emulator's TLS certificate (Service Fabric pins it)."""
     host, port = emulator.base_url.removeprefix("https://").rsplit(":", 1)
     pem = ssl.get_server_certificate((host, int(port)))
     return hashlib.sha1(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()  # noqa: S324
 
 
-def managed_identity_environment(emulator: Emulator, source: str) -> dict[str, str]:
+def managed_identity_environment(emulator: RunningEmulator, source: str) -> dict[str, str]:
     """The variables a host of ``source`` sets (``service_fabric``, ``cloud_shell``,
     ``machine_learning``, ``azure_arc``), pointing at the emulator."""
     host = _host(emulator._core)

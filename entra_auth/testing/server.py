@@ -123,7 +123,10 @@ class Dispatcher:
         fault = core.faults.take(req.endpoint)
         if fault is not None:
             if fault.kind == "delay":
+                generation = core.state.generation
                 time.sleep(fault.seconds)
+                if core.state.generation != generation:  # reset meanwhile: a new test
+                    return Reply(0, [], b"", action="drop")
             elif fault.kind == "wrong_content_type":
                 return _relabel(self._handle(req, handler, args))
             else:

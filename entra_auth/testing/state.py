@@ -193,10 +193,14 @@ class State:
     log: list[LoggedRequest] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
     tokens_issued: int = 0
+    # Bumped by every clear(): a request held back by a delay fault across a reset is dropped
+    # instead of answered, so it can't issue a token into the next test's fresh state.
+    generation: int = 0
 
     def clear(self) -> None:
         """Forget everything (the signing keys and the model live elsewhere)."""
         with self.lock:
+            self.generation += 1
             self.clock.reset()
             for store in (self.codes, self.refresh_tokens, self.device_codes, self.sessions,
                           self.transactions, self.user_consents, self.revoked_at,

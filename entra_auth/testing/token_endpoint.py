@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from typing import Any
 
+from . import user_fic
 from .aadsts import EntraError, missing_parameter
 from .client_auth import authenticate_client, basic_credentials
 from .core import Core, Reply, Request
@@ -347,9 +348,11 @@ _GRANTS = {
 
 
 def _user_fic(core: Core, req: Request, ctx: _Ctx) -> dict[str, Any]:
-    from .user_fic import grant
-
-    return grant(core, req, ctx)
+    user_fic.check_request(req)
+    scopes = _scopes(core, req, ctx)
+    user, signin = user_fic.signed_in_user(core, req, ctx)
+    return _user_grant(core, req, ctx, user, signin, scopes,
+                       parse_claims(req.form.get("claims", "")))
 
 
 _GRANTS["user_fic"] = _user_fic

@@ -9,18 +9,15 @@ issued to that same client for audience ``api://AzureADTokenExchange``) and ``us
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .aadsts import EntraError, missing_parameter
-from .core import Core, Request
-from .minting import parse_claims
+from .core import Core, Request, RunningEmulator
+from .model import User
 from .state import SignIn
 from .tokens import TokenInvalid
 
-if TYPE_CHECKING:
-    from .emulator import Emulator
-
-__all__ = ["TOKEN_EXCHANGE_AUDIENCE", "grant", "mint_instance_token"]
+__all__ = ["TOKEN_EXCHANGE_AUDIENCE", "check_request", "mint_instance_token", "signed_in_user"]
 
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 
@@ -29,7 +26,7 @@ def _invalid_grant(code: int, message: str) -> EntraError:
     return EntraError(400, "invalid_grant", code, message)
 
 
-def mint_instance_token(emulator: Emulator, client_id: str, *, lifetime: int = 3600) -> str:
+def mint_instance_token(emulator: RunningEmulator, client_id: str, *, lifetime: int = 3600) -> str:
     """A token the platform issued to ``client_id`` for ``api://AzureADTokenExchange`` (what
     an agent instance holds after legs 1 and 2 of the agent identity flow)."""
     core = emulator._core
@@ -41,19 +38,25 @@ def mint_instance_token(emulator: Emulator, client_id: str, *, lifetime: int = 3
         "idtyp": "app", "tid": tenant_id, "ver": "2.0"})
 
 
-def grant(core: Core, req: Request, ctx: Any) -> dict[str, Any]:
-    """``grant_type=user_fic`` (called by the token endpoint with the client authenticated)."""
-    from .token_endpoint import _scopes, _user_grant
-
-    assertion = req.form.get("user_federated_identity_credential", "")
-    if not assertion:
+def check_request(req: Request) -> None:
+    """``grant_type=user_fic``'s own fields, checked before the scopes."""
+    if not req.form.get("user_federated_identity_credential", ""):
         raise missing_parameter("user_federated_identity_credential")
     username, user_id = req.form.get("username", ""), req.form.get("user_id", "")
     if bool(username) == bool(user_id):
         raise EntraError(400, "invalid_request", 900144,
                          "The request body must contain exactly one of 'username' and "
                          "'user_id'.")
-    scopes = _scopes(core, req, ctx)
+
+
+def signed_in_user(core: Core, req: Request, ctx: Any) -> tuple[User, SignIn]:
+    """The user a valid federated identity credential of the (authenticated) client names.
+
+    The token endpoint then issues that user's tokens (after :func:`check_request` and the
+    scope check).
+    """
+    assertion = req.form.get("user_federated_identity_credential", "")
+    username, user_id = req.form.get("username", ""), req.form.get("user_id", "")
     try:
         incoming = core.signer.verify(assertion, now=core.now())
     except TokenInvalid:
@@ -70,7 +73,4 @@ def grant(core: Core, req: Request, ctx: Any) -> dict[str, Any]:
         raise _invalid_grant(50034, "The user account {EUII Hidden} does not exist in the "
                                     f"{ctx.label} directory.")
     tenant_id = core.directory.home_tenant(user).tenant_id
-    signin = SignIn(user.object_id, tenant_id, int(core.now()), mfa=False)
-    result: dict[str, Any] = _user_grant(core, req, ctx, user, signin, scopes,
-                                         parse_claims(req.form.get("claims", "")))
-    return result
+    return user, SignIn(user.object_id, tenant_id, int(core.now()), mfa=False)

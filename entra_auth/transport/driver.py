@@ -59,7 +59,7 @@ class AsyncTransport(Protocol):
 
 
 class SyncFlights(Protocol):
-    """A single-flight table for threads (:class:`entra_auth.concurrency.SingleFlight`)."""
+    """A single-flight table for threads (:class:`.singleflight.SingleFlight`)."""
 
     def busy(self, key: Hashable) -> bool: ...
 
@@ -67,7 +67,7 @@ class SyncFlights(Protocol):
 
 
 class AsyncFlights(Protocol):
-    """A single-flight table for asyncio tasks (``entra_auth._aio_singleflight``)."""
+    """A single-flight table for asyncio tasks (:class:`.singleflight.AsyncSingleFlight`)."""
 
     def busy(self, key: Hashable) -> bool: ...
 

@@ -7,7 +7,8 @@ override ``Session.verify`` but not a per-request value.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -43,14 +44,17 @@ class RequestsTransport:
         verify: Any = True,
         proxies: Mapping[str, str] | None = None,
         timeout: Any = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
+        """``sleep`` waits out a GET's Retry-After before its one retry (default
+        ``time.sleep``); it applies to the session made here, not to a given one."""
         import requests
         from requests.adapters import HTTPAdapter
 
         if session is None:
             session = requests.Session()
             # One retry: connects, and idempotent GETs (never a sent POST).
-            adapter = HTTPAdapter(max_retries=_bounded_retry())
+            adapter = HTTPAdapter(max_retries=_bounded_retry(sleep))
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self.session = session
@@ -100,16 +104,30 @@ def _bounded_retry_class() -> Any:
     class BoundedRetry(Retry):
         """urllib3 honours Retry-After on a 429/503 GET for up to 6 hours; cap the wait."""
 
+        # The application's sleep (a subclass per transport sets it; Retry.new() keeps the
+        # class); None: time.sleep, looked up when needed.
+        wait: Callable[[float], None] | None = None
+
         def get_retry_after(self, response: Any) -> float | None:
             seconds = super().get_retry_after(response)
             return None if seconds is None else min(float(seconds), MAX_RETRY_AFTER)
 
+        def sleep_for_retry(self, response: Any) -> bool:
+            seconds = self.get_retry_after(response)
+            if not seconds:
+                return False
+            (type(self).wait or time.sleep)(seconds)
+            return True
+
     return BoundedRetry
 
 
-def _bounded_retry() -> Any:
+def _bounded_retry(sleep: Callable[[float], None] | None = None) -> Any:
     # As HTTPAdapter(max_retries=1) (msal's setting), but with a bounded Retry-After wait.
-    return _bounded_retry_class()(total=1, redirect=None)
+    retry_class = _bounded_retry_class()
+    if sleep is not None:
+        retry_class = type("BoundedRetry", (retry_class,), {"wait": staticmethod(sleep)})
+    return retry_class(total=1, redirect=None)
 
 
 def _cause(exc: BaseException, request: HttpRequest) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from .._extras import missing_extra
+from ..errors import missing_extra
 
 try:
     from fastapi import FastAPI, HTTPException, Request

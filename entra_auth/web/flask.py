@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._extras import missing_extra
+from ..errors import missing_extra
 
 try:
     import flask

@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .validation import ValidatedToken
+from typing import Any, Generic, Protocol, TypeVar
 
 __all__ = ["ValidatedTokenCache"]
 
 
-class _Entry:
+class _Validated(Protocol):
+    """What the cache reads of a validated token (``validation.ValidatedToken``)."""
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def claims(self) -> Mapping[str, Any]: ...
+
+
+ValidatedToken = TypeVar("ValidatedToken", bound=_Validated)
+
+
+class _Entry(Generic[ValidatedToken]):
     __slots__ = ("exp", "jwk", "kid", "nbf", "validated")
 
     def __init__(self, validated: ValidatedToken, kid: str, jwk: Mapping[str, Any],
@@ -30,7 +40,7 @@ class _Entry:
         self.nbf = nbf
 
 
-class ValidatedTokenCache:
+class ValidatedTokenCache(Generic[ValidatedToken]):
     """Validated tokens by their exact text, at most ``size`` of them (0 turns it off).
 
     Reads take no lock; writes do. Thread-safe.
@@ -40,7 +50,7 @@ class ValidatedTokenCache:
         if size < 0:
             raise ValueError("size must be >= 0")
         self.size = size
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, _Entry[ValidatedToken]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:

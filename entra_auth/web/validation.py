@@ -251,7 +251,8 @@ class TokenValidator:
         self._http_client = http_client
         self._transport: Any = None
         self._key_builder = KeyBuilder()
-        self.validated_cache = ValidatedTokenCache(validated_cache_size)
+        self.validated_cache: ValidatedTokenCache[ValidatedToken] = ValidatedTokenCache(
+            validated_cache_size)
 
     def __repr__(self) -> str:
         return f"TokenValidator(client_id={self.client_id!r}, authority={self.authority!r})"

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import requests
+from fake_time import FakeTime
 
 from entra_auth.adapters import EntraAuth
 from entra_auth.adapters._acquire import REFRESH_LEAD
@@ -79,16 +80,6 @@ def test_32_threads_share_one_token_request(emu: Emulator) -> None:
     assert len(emu.requests_to("token")) == before + 1
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        import time
-
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _bearer(seen: Any) -> str:
     return str(seen.authorization).removeprefix("Bearer ")
 
@@ -96,17 +87,16 @@ def _bearer(seen: Any) -> str:
 def test_proactive_refresh_does_not_make_callers_wait(
     emu: Emulator, resource: ResourceServer
 ) -> None:
-    import time
-
     emu.settings.refresh_in = 1  # the token result says: refresh after one second
-    app = public_app(emu)
+    fake = FakeTime()  # the app's and the adapter's clock: only advance() moves it
+    app = public_app(emu, clock=fake)
     sign_in(app)
-    auth = EntraAuth(app, GRAPH_SCOPES, allowed_hosts=["127.0.0.1"])
+    auth = EntraAuth(app, GRAPH_SCOPES, allowed_hosts=["127.0.0.1"], clock=fake)
     session = requests.Session()
     session.auth = auth
     assert session.get(resource.url("/record")).status_code == 200
     before = len(emu.requests_to("token"))
-    time.sleep(1.1)
+    fake.advance(1.1)
     # In the refresh window the adapter hands out the old token and refreshes behind.
     refreshed = _wait_for_refresh(auth, lambda: session.get(resource.url("/record")))
     first, during = resource.seen[0], resource.seen[1]
@@ -136,7 +126,7 @@ def test_failed_proactive_refresh_keeps_the_valid_token(
 ) -> None:
     app = public_app(emu)
     sign_in(app)
-    clock = FakeClock()
+    clock = FakeTime()  # the adapter's clock only
     auth = EntraAuth(app, GRAPH_SCOPES, allowed_hosts=["127.0.0.1"], clock=clock)
 
     async def go() -> None:
@@ -144,7 +134,7 @@ def test_failed_proactive_refresh_keeps_the_valid_token(
             await client.get(resource.url("/record"))
             # The app's own cache still deems its token fresh, so the background refresh
             # gets the same token back and backs off instead of asking on every request.
-            clock.now += 3600 - REFRESH_LEAD + 10
+            clock.advance(3600 - REFRESH_LEAD + 10)
             for _ in range(5):
                 assert (await client.get(resource.url("/record"))).status_code == 200
                 await asyncio.sleep(0.02)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+from fake_time import FakeTime
 
 import entra_auth
 from entra_auth import aio
@@ -125,46 +125,81 @@ def test_authorization_code_with_request_url(emu: Emulator) -> None:
 
 
 def test_device_flow_polls_without_blocking_the_loop(emu: Emulator) -> None:
+    fake = FakeTime(emu)  # the emulator's clock: the app's waits advance it, at once
+    ticks = 0
+    user: asyncio.Task[None] | None = None
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def sleep(seconds: float) -> None:
+        await fake.async_sleep(seconds)
+        if user is not None:
+            await user  # the user signs in while the app waits
+
     async def go() -> None:
-        async with public(emu) as app:
+        nonlocal user
+        async with public(emu, clock=fake, sleep=sleep) as app:
             flow = await app.initiate_device_flow(SCOPES)
             assert "user_code" in flow and flow["message"]
-            flow["interval"] = 0.05  # poll fast; the emulator answers authorization_pending
-            ticks = 0
 
-            async def ticker() -> None:
-                nonlocal ticks
-                while True:
+            async def user_signs_in() -> None:
+                while ticks < 10:  # the loop keeps running while the app polls
                     await asyncio.sleep(0.01)
-                    ticks += 1
+                await asyncio.to_thread(enter_device_code, flow, ALICE, PASSWORD,
+                                        verify=emu.ca_bundle or True)
 
             tick_task = asyncio.create_task(ticker())
-            poll = asyncio.create_task(app.acquire_token_by_device_flow(flow))
-            await asyncio.sleep(0.15)
-            await asyncio.to_thread(enter_device_code, flow, ALICE, PASSWORD,
-                                    verify=emu.ca_bundle or True)
-            result = await asyncio.wait_for(poll, 10)
+            user = asyncio.create_task(user_signs_in())
+            result = await asyncio.wait_for(app.acquire_token_by_device_flow(flow), 30)
             tick_task.cancel()
             assert "access_token" in result, result
             assert ticks >= 10  # the loop kept running while polling
+            # one wait of the server's interval (5 s, in steps) between the two polls
+            assert sum(fake.slept) == flow["interval"] == 5
 
     run(go)
 
 
 def test_device_flow_is_cancellable(emu: Emulator) -> None:
-    async def go() -> float:
-        async with public(emu) as app:
+    async def go() -> int:
+        async with public(emu) as app:  # the default sleep: asyncio.sleep
             flow = await app.initiate_device_flow(SCOPES)
             flow["interval"] = 5
             poll = asyncio.create_task(app.acquire_token_by_device_flow(flow))
-            await asyncio.sleep(0.1)
-            started = time.monotonic()
+            while not emu.requests_to("token"):  # the first poll is answered: it now waits
+                await asyncio.sleep(0.01)
             poll.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await poll
-            return time.monotonic() - started
+            return len(emu.requests_to("token"))
 
-    assert run(go) < 0.5
+    assert run(go) == 1  # cancelled in its wait: no second poll
+
+
+def test_default_sleep_is_asyncio_sleep(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    flow: dict[str, Any] = {}
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        flow["expires_at"] = 0  # the caller gives up during the first wait
+        await real_sleep(0)
+
+    async def go() -> dict[str, Any]:
+        async with public(emu) as app:
+            flow.update(await app.initiate_device_flow(SCOPES))
+            flow["interval"] = 1
+            monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+            result: dict[str, Any] = await app.acquire_token_by_device_flow(flow)
+            return result
+
+    assert run(go)["error"] == "authorization_pending"
+    assert slept == [1.0]  # without sleep=, the application waits with asyncio.sleep
 
 
 def test_client_credentials_cached_and_single_flight(emu: Emulator) -> None:

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import pytest
+from fake_time import FakeTime
 
 import entra_auth as msal
 from entra_auth.testing import GRAPH_RESOURCE, WEB_APP_ID, WEB_APP_SECRET, Emulator
@@ -71,12 +72,11 @@ def test_discovery_faults(emu: Emulator) -> None:
 
 def test_failed_proactive_refresh_returns_valid_token(emu: Emulator) -> None:
     emu.settings.refresh_in = 1  # refresh_on is (almost) immediately due
-    app = public_app(emu)
+    fake = FakeTime()
+    app = public_app(emu, clock=fake)
     first = sign_in(app)
     [account] = app.get_accounts()
-    import time
-
-    time.sleep(1.1)
+    fake.advance(1.1)
     emu.inject_fault("token", "status", status=503, times=None)
     result = app.acquire_token_silent_with_error([USER_READ], account)
     assert result is not None and result["access_token"] == first["access_token"]
@@ -84,9 +84,10 @@ def test_failed_proactive_refresh_returns_valid_token(emu: Emulator) -> None:
     emu.clear_faults()
     emu.inject_fault("token", "drop", times=None)
     app.token_cache  # the same cache, a new throttling window thanks to a fresh app
-    other = public_app(emu, token_cache=app.token_cache)
+    other = public_app(emu, token_cache=app.token_cache, clock=fake)
     result = other.acquire_token_silent_with_error([USER_READ], account)
     assert result is not None and result["access_token"] == first["access_token"]
+    assert [r.status for r in emu.requests_to("token")][1:] == [503, 0]  # both refreshes tried
 
 
 def test_single_flight_one_refresh_for_16_threads(emu: Emulator) -> None:

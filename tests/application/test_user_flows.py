@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from fake_time import FakeTime
 
 import entra_auth as msal
 from entra_auth.testing import (
@@ -96,7 +96,14 @@ def test_authorization_request_url_and_code(emu: Emulator) -> None:
 
 def test_device_flow_polls_until_signed_in(emu: Emulator) -> None:
     emu.settings.device_poll_interval = 1
-    app = public_app(emu)
+    fake = FakeTime(emu)  # the app's clock is the emulator's; its sleeps advance both
+
+    def sleep(seconds: float) -> None:
+        fake.sleep(seconds)
+        if len(fake.slept) == 1:  # while the app waits after the first poll
+            user_on_phone()
+
+    app = public_app(emu, clock=fake, sleep=sleep)
     flow = app.initiate_device_flow([USER_READ])
     assert flow["user_code"] in flow["message"]
     [devicecode] = emu.requests_to("devicecode")
@@ -110,23 +117,28 @@ def test_device_flow_polls_until_signed_in(emu: Emulator) -> None:
         finally:
             browser.close()
 
-    timer = threading.Timer(0.5, user_on_phone)
-    timer.start()
     result = app.acquire_token_by_device_flow(flow)
-    timer.join()
     assert "access_token" in result, result
     polls = [r for r in emu.requests_to("token")
              if r.form.get("grant_type") == "urn:ietf:params:oauth:grant-type:device_code"]
     assert len(polls) >= 1 and all(r.form["device_code"] for r in polls)
+    assert [p.status for p in polls] == [400, 200]  # pending, then the token
+    assert fake.slept == [1.0]  # the server's interval between the two polls
 
 
 def test_device_flow_abort_by_expires_at(emu: Emulator) -> None:
     emu.settings.device_poll_interval = 1
-    app = public_app(emu)
+    fake = FakeTime(emu)
+
+    def sleep(seconds: float) -> None:
+        fake.sleep(seconds)
+        flow["expires_at"] = 0  # the caller aborts while the app waits
+
+    app = public_app(emu, clock=fake, sleep=sleep)
     flow = app.initiate_device_flow([USER_READ])
-    threading.Timer(0.3, lambda: flow.__setitem__("expires_at", 0)).start()
     result = app.acquire_token_by_device_flow(flow)
     assert result["error"] == "authorization_pending"
+    assert fake.slept == [1.0] and len(emu.requests_to("token")) == 1  # no poll after it
 
 
 def test_refresh_token_migration(emu: Emulator) -> None:

@@ -23,7 +23,7 @@ from msgraph_core import BaseGraphRequestAdapter, GraphClientFactory
 
 import entra_auth
 from entra_auth import aio
-from entra_auth.azure_credential import EntraTokenCredential, TenantNotAllowedError
+from entra_auth.azure.credential import EntraTokenCredential, TenantNotAllowedError
 from entra_auth.errors import InteractionRequiredError
 from entra_auth.testing import PUBLIC_CLIENT_ID, WEB_APP_ID, WEB_APP_SECRET, Emulator
 

@@ -20,7 +20,7 @@ from azure.core.rest import HttpRequest
 
 import entra_auth
 from entra_auth import aio
-from entra_auth.azure_credential import (
+from entra_auth.azure.credential import (
     AccessToken,
     AccessTokenInfo,
     EntraTokenCredential,

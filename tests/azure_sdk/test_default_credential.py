@@ -26,7 +26,7 @@ from entra_auth import (
     EntraAuth,
     aio,
 )
-from entra_auth.azure_credential import AccessTokenInfo
+from entra_auth.azure.credential import AccessTokenInfo
 from entra_auth.testing import WEB_APP_ID, WEB_APP_SECRET, Emulator
 from entra_auth.testing.imds import managed_identity_host
 

@@ -15,7 +15,7 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
 from entra_auth import AzureCliCredential, AzureDeveloperCliCredential, EntraAuthCliCredential
-from entra_auth.azure_credential import TenantNotAllowedError
+from entra_auth.azure.credential import TenantNotAllowedError
 from entra_auth.errors import CredentialUnavailableError
 from entra_auth.testing import PUBLIC_CLIENT_ID, Emulator
 

@@ -14,7 +14,7 @@ import pytest
 
 import entra_auth
 from entra_auth import aio
-from entra_auth.azure_credential import AccessTokenInfo, EntraTokenCredential
+from entra_auth.azure.credential import AccessTokenInfo, EntraTokenCredential
 from entra_auth.testing import PUBLIC_CLIENT_ID, WEB_APP_ID, WEB_APP_SECRET, Emulator
 
 from .conftest import ALICE, GRAPH_DEFAULT, PASSWORD

@@ -19,14 +19,21 @@ def chromedriver() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def browser(chromedriver: str) -> Iterator[Browser]:
-    """A fresh headless Chromium session (new profile: no cookies, no SSO session)."""
+@pytest.fixture(scope="session")
+def _chromium(chromedriver: str) -> Iterator[Browser]:
+    """One headless Chromium for the session (per xdist worker), reset for every test."""
     session = Browser(chromedriver)
     try:
         yield session
     finally:
         session.quit()
+
+
+@pytest.fixture
+def browser(_chromium: Browser) -> Browser:
+    """Headless Chromium as a fresh profile: one tab, no cookies, no SSO session, no cache."""
+    _chromium.reset()
+    return _chromium
 
 
 class SystemBrowser:

@@ -322,3 +322,18 @@ def test_every_parameter_reaches_the_authorization_request(
         USER_READ, MAIL_READ, "openid", "profile",
         "offline_access"}
     assert query["response_mode"] == ["form_post"]
+
+
+def test_each_test_gets_the_browser_as_a_fresh_profile(browser: Browser,
+                                                      entra_emulator: Emulator) -> None:
+    # The suite reuses one Chromium per worker; reset() must leave nothing behind.
+    page = f"{entra_emulator.base_url}/common/v2.0/.well-known/openid-configuration"
+    browser.get(page)
+    browser._command("POST", "/cookie", {"cookie": {"name": "left", "value": "behind"}})
+    browser.execute("localStorage.setItem('left', 'behind'); window.open('about:blank')")
+    assert len(browser.window_handles()) == 2
+    browser.reset()
+    assert len(browser.window_handles()) == 1 and browser.url == "about:blank"
+    browser.get(page)
+    assert browser._command("GET", "/cookie") == []
+    assert browser.execute("return localStorage.getItem('left')") is None

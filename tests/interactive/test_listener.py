@@ -125,10 +125,18 @@ def test_idle_and_garbage_connections_do_not_block_the_real_response() -> None:
 
 
 def test_timeout_returns_none_and_closes() -> None:
-    listener = LoopbackListener()
-    started = time.monotonic()
+    # A fake monotonic clock: the deadline is 10.3; at 10.29 the listener still serves
+    # (waiting 0.01 s on its sockets), at 10.31 it gives up.
+    readings = iter([10.0, 10.29, 10.31])
+    read: list[float] = []
+
+    def clock() -> float:
+        read.append(next(readings))
+        return read[-1]
+
+    listener = LoopbackListener(clock=clock)
     assert listener.wait_for_auth_response(STATE, timeout=0.3) is None
-    assert 0.25 <= time.monotonic() - started < 3
+    assert read == [10.0, 10.29, 10.31]  # not before the clock passed the deadline
     assert _wait_closed(listener.port)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 import msal
@@ -109,20 +108,47 @@ def test_throttling_and_transient_errors_are_retried(entra_emulator: Emulator,
 def test_retries_are_bounded(entra_emulator: Emulator) -> None:
     entra_emulator.inject_fault("imds", "status", status=429, retry_after=0, times=None)
     policy = RetryPolicy(max_retries=2, backoff=0.01)
-    started = time.monotonic()
-    result = _client(entra_emulator, retry_policy=policy).acquire_token_for_client(
-        resource=GRAPH_RESOURCE)
+    slept: list[float] = []
+    result = _client(entra_emulator, retry_policy=policy, sleep=slept.append
+                     ).acquire_token_for_client(resource=GRAPH_RESOURCE)
     assert result["status_code"] == 429 and "error" in result
     assert len(entra_emulator.requests_to("imds")) == 3
-    assert time.monotonic() - started < 5
+    assert slept == [0.01, 0.02]  # two retries, exponential backoff, then the answer
 
 
 def test_retry_after_is_honoured(entra_emulator: Emulator) -> None:
     entra_emulator.inject_fault("imds", "status", status=429, retry_after=1, times=1)
-    started = time.monotonic()
-    result = _client(entra_emulator, retry_policy=RetryPolicy(backoff=0.01, max_delay=5)
-                     ).acquire_token_for_client(resource=GRAPH_RESOURCE)
-    assert "access_token" in result and time.monotonic() - started >= 0.95
+    slept: list[float] = []
+    result = _client(entra_emulator, retry_policy=RetryPolicy(backoff=0.01, max_delay=5),
+                     sleep=slept.append).acquire_token_for_client(resource=GRAPH_RESOURCE)
+    assert "access_token" in result and slept == [1.0]  # the server's Retry-After, not 0.01
+
+
+def test_retry_after_is_capped_by_max_delay(entra_emulator: Emulator) -> None:
+    entra_emulator.inject_fault("imds", "status", status=503, retry_after=3600, times=1)
+    slept: list[float] = []
+    result = _client(entra_emulator, retry_policy=RetryPolicy(backoff=0.01, max_delay=5),
+                     sleep=slept.append).acquire_token_for_client(resource=GRAPH_RESOURCE)
+    assert "access_token" in result and slept == [5.0]
+
+
+def test_async_client_waits_with_its_sleep(entra_emulator: Emulator) -> None:
+    entra_emulator.inject_fault("imds", "status", status=429, retry_after=1, times=1)
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def go() -> dict[str, Any]:
+        client = AsyncManagedIdentityClient(
+            SystemAssignedManagedIdentity(), imds_endpoint=entra_emulator.base_url,
+            verify=entra_emulator.ca_bundle, retry_policy=FAST, sleep=sleep)
+        try:
+            return await client.acquire_token_for_client(resource=GRAPH_RESOURCE)
+        finally:
+            await client.aclose()
+
+    assert "access_token" in asyncio.run(go()) and slept == [0.05]  # Retry-After, capped
 
 
 def test_dropped_connection_is_retried_once_the_endpoint_has_answered(
@@ -136,14 +162,15 @@ def test_dropped_connection_is_retried_once_the_endpoint_has_answered(
 
 
 def test_no_managed_identity_is_a_clear_exception() -> None:
-    client = ManagedIdentityClient(SystemAssignedManagedIdentity())  # env: loopback port 9
-    started = time.monotonic()
+    slept: list[float] = []
+    client = ManagedIdentityClient(SystemAssignedManagedIdentity(),  # env: loopback port 9
+                                   sleep=slept.append)
     with pytest.raises(ManagedIdentityUnavailableError) as info:
         client.acquire_token_for_client(resource=GRAPH_RESOURCE)
     assert "no managed identity is available" in str(info.value)
     assert isinstance(info.value, entra_auth.EntraAuthError) and isinstance(info.value,
                                                                            ValueError)
-    assert time.monotonic() - started < 10
+    assert slept == []  # reported at once: the first request is a probe, never retried
 
 
 def test_app_service_system_and_user_assigned(entra_emulator: Emulator) -> None:

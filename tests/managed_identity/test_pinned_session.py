@@ -7,7 +7,7 @@ import re
 import pytest
 import requests
 
-from entra_auth._pinned_session import pinned_session
+from entra_auth.transport.pinned_session import pinned_session
 
 THUMBPRINT = "AB" * 20
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fake_time import FakeTime
+
 import entra_auth as msal
 from entra_auth.testing import WEB_APP_ID, WEB_APP_SECRET, Emulator
 
@@ -14,35 +16,39 @@ from .flows import GRAPH_DEFAULT
 
 
 class SteppedClock:
-    """The system wall clock, stepped by ``offset`` seconds (NTP, a VM resume, a user)."""
+    """A wall clock that follows ``time`` but is stepped by ``offset`` seconds (NTP, a VM
+    resume, a user), while ``time`` itself (the monotonic clock) never steps."""
 
-    def __init__(self) -> None:
+    def __init__(self, time: FakeTime) -> None:
+        self.time = time
         self.offset = 0.0
 
     def __call__(self) -> float:
-        return time.time() + self.offset
+        return self.time() + self.offset
 
 
-def _app(emu: Emulator, http_cache: dict[str, Any]) -> Any:
+def _app(emu: Emulator, http_cache: dict[str, Any], **kwargs: Any) -> Any:
     app = msal.ConfidentialClientApplication(
         WEB_APP_ID, client_credential=WEB_APP_SECRET, authority=emu.authority(),
-        verify=emu.ca_bundle, token_cache=msal.SerializableTokenCache(), http_cache=http_cache)
+        verify=emu.ca_bundle, token_cache=msal.SerializableTokenCache(), http_cache=http_cache,
+        **kwargs)
     app.get_accounts()
     return app
 
 
 def test_throttle_ends_on_time_after_the_wall_clock_steps_back(entra_emulator: Emulator) -> None:
     emu = entra_emulator
-    app = _app(emu, {})
-    clock = SteppedClock()
-    app._ctx.clock = clock  # the application's wall clock, as a test seam
+    fake = FakeTime()
+    app = _app(emu, {}, clock=fake)  # the wall and the monotonic clock: both fake
+    clock = SteppedClock(fake)
+    app._ctx.clock = clock  # the wall clock alone steps, as a test seam
     emu.inject_fault("token", "status", status=503, retry_after=1, times=1)
     first = app.acquire_token_for_client(GRAPH_DEFAULT)
     assert first["error"] == "temporarily_unavailable"
     clock.offset = -3600.0
     assert app.acquire_token_for_client(GRAPH_DEFAULT) == first  # within 1 s: replayed
     assert len(emu.requests_to("token")) == 1
-    time.sleep(1.2)
+    fake.advance(1.2)
     # msal 1.39 keeps replaying here for an hour (expires_at is an hour ahead of the clock)
     assert "access_token" in app.acquire_token_for_client(GRAPH_DEFAULT)
     assert len(emu.requests_to("token")) == 2

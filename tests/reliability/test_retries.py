@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fake_time import FakeTime
+
 import entra_auth as msal
 from entra_auth.testing import PUBLIC_CLIENT_ID, WEB_APP_ID, WEB_APP_SECRET, Emulator
 
@@ -35,14 +37,13 @@ def test_throttled_discovery_waits_a_bounded_time(entra_emulator: Emulator) -> N
     emu = entra_emulator
     emu.inject_fault("openid_configuration", "status", status=503, retry_after=3600,
                      times=None)
+    fake = FakeTime()
     app = msal.ConfidentialClientApplication(
         WEB_APP_ID, client_credential=WEB_APP_SECRET, authority=emu.authority(),
-        verify=emu.ca_bundle)
-    started = time.monotonic()
+        verify=emu.ca_bundle, clock=fake, sleep=fake.sleep)
     result = app.acquire_token_for_client(GRAPH_DEFAULT)
-    elapsed = time.monotonic() - started
     assert result["error"] == "invalid_discovery_response" and result["correlation_id"]
-    assert 4.5 <= elapsed < 9, elapsed  # one retry after min(Retry-After, 5 s)
+    assert fake.slept == [5.0]  # one retry after min(Retry-After, 5 s)
     assert len(emu.requests_to("openid_configuration")) == 2
     # Once the endpoint recovers, the same application discovers and gets a token.
     emu.clear_faults()

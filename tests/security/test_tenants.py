@@ -10,7 +10,7 @@ import pytest
 
 import entra_auth
 from entra_auth import aio
-from entra_auth.azure_credential import EntraTokenCredential, TenantNotAllowedError
+from entra_auth.azure.credential import EntraTokenCredential, TenantNotAllowedError
 from entra_auth.environment import EnvironmentConfigError, read_environment
 from entra_auth.protocol.authority import check_tenant_id
 from entra_auth.testing import (

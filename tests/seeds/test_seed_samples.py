@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fake_time import FakeTime
 
 import entra_auth as msal
 from entra_auth.testing import (
@@ -84,7 +84,14 @@ def test_001_three_step_pattern(emu: Emulator, capsys: pytest.CaptureFixture[str
 
 
 def test_000_device_flow(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
-    app = _pca(emu)
+    fake = FakeTime(emu)  # the app waits on the emulator's clock: no real second per poll
+
+    def sleep(seconds: float) -> None:
+        fake.sleep(seconds)
+        if len(fake.slept) == 1:
+            phone()  # the user signs in on the phone while the app waits
+
+    app = _pca(emu, clock=fake, sleep=sleep)
     config = {"scope": ["User.Read"]}
     flow = app.initiate_device_flow(scopes=config["scope"])
     if "user_code" not in flow:
@@ -102,7 +109,6 @@ def test_000_device_flow(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> N
         finally:
             browser.close()
 
-    threading.Timer(0.2, phone).start()
     result = app.acquire_token_by_device_flow(flow)
 
     if "access_token" in result:
@@ -110,6 +116,7 @@ def test_000_device_flow(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> N
     else:
         print(result.get("error"))
     assert access_token and flow["user_code"] in capsys.readouterr().out
+    assert fake.slept == [1.0]  # one interval between the pending poll and the token
 
 
 def test_000_username_password_and_get_accounts(emu: Emulator) -> None:

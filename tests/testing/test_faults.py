@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -70,10 +71,13 @@ def test_truncated_body_and_dropped_connection(http: requests.Session, emu: Emul
 
 
 def test_delay_then_normal_answer(http: requests.Session, emu: Emulator) -> None:
-    emu.inject_fault("token", "delay", seconds=0.3)
-    started = time.monotonic()
-    assert token(http, emu, FORM).status_code == 200
-    assert time.monotonic() - started >= 0.3
+    # Held back: a client that waits less than the delay gets no answer (a real read
+    # timeout, as the delay fault is meant for), one that waits longer a normal one.
+    emu.inject_fault("token", "delay", seconds=0.3, times=2)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        http.post(emu.token_endpoint(), data=FORM, timeout=(5, 0.1))
+    assert http.post(emu.token_endpoint(), data=FORM, timeout=10).status_code == 200
+    assert token(http, emu, FORM).status_code == 200  # the fault is used up
 
 
 def test_graph_can_fail_too(http: requests.Session, emu: Emulator) -> None:
@@ -100,3 +104,26 @@ def test_reset_clears_faults(http: requests.Session, emu: Emulator) -> None:
     assert token(http, emu, FORM).status_code == 200
     assert_entra_error(token(http, emu, {"client_id": WEB_APP_ID}), 400, "invalid_request",
                        900144)
+
+
+def test_a_delayed_answer_does_not_outlive_a_reset(http: requests.Session,
+                                                   emu: Emulator) -> None:
+    # A request held back when its test ends must not issue a token into the next test.
+    emu.inject_fault("token", "delay", seconds=0.3)
+    outcome: list[object] = []
+
+    def call() -> None:
+        try:
+            outcome.append(token(http, emu, FORM).status_code)
+        except requests.exceptions.ConnectionError as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    while not emu.requests_to("token"):  # arrived, and held
+        time.sleep(0.005)
+    emu.reset()
+    caller.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], requests.exceptions.ConnectionError)
+    assert emu.tokens_issued == 0 and emu.requests_to("token") == []
+    assert token(http, emu, FORM).status_code == 200  # the reset emulator serves normally

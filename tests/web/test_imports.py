@@ -11,7 +11,7 @@ HEAVY = ("requests", "httpx", "jwt", "cryptography", "wrapt", "flask", "fastapi"
 
 def test_importing_the_web_and_credential_apis_loads_no_heavy_dependency() -> None:
     code = (
-        "import sys, entra_auth, entra_auth.web, entra_auth.azure_credential\n"
+        "import sys, entra_auth, entra_auth.web, entra_auth.azure.credential\n"
         "from entra_auth import TokenValidator, WebApi, EntraTokenCredential\n"
         "from entra_auth.aio import EntraTokenCredential as Async\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"

@@ -11,8 +11,10 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+from ..errors import CredentialUnavailableError, EntraAuthError
+from ..protocol.authority import check_tenant_id
 from ._azure_core import access_token, access_token_info, azure_error
-from .azure_credential import (
+from .credential import (
     AccessToken,
     AccessTokenInfo,
     TenantNotAllowedError,
@@ -20,8 +22,6 @@ from .azure_credential import (
     allowed_tenants,
     token_request_options,
 )
-from .errors import CredentialUnavailableError, EntraAuthError
-from .protocol.authority import check_tenant_id
 
 __all__ = ["SourceCredential", "make_info", "single_resource"]
 

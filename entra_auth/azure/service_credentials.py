@@ -11,16 +11,17 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ._credential_base import SourceCredential, make_info, single_resource, unavailable
-from .azure_credential import AccessTokenInfo, token_request_options
-from .environment import (
+from ..credentials.environment import (
     AUTHORITY_HOST,
     CLIENT_ID,
     TENANT_ID,
     TOKEN_FILE,
     EnvironmentConfigError,
+    confidential_application,
     read_environment,
 )
+from ._base import SourceCredential, make_info, single_resource, unavailable
+from .credential import AccessTokenInfo, token_request_options
 
 __all__ = ["EnvironmentCredential", "ManagedIdentityCredential", "WorkloadIdentityCredential"]
 
@@ -52,8 +53,8 @@ class _AppCredential(SourceCredential):
     def _credential(self, enable_cae: bool) -> Any:
         with self._lock:
             if enable_cae not in self._inner:
-                from .azure_credential import EntraTokenCredential
-                from .environment import from_environment
+                from ..application import ConfidentialClientApplication
+                from .credential import EntraTokenCredential
 
                 env = self._settings_environ()
                 self._precheck(env)
@@ -65,7 +66,8 @@ class _AppCredential(SourceCredential):
                 kwargs = dict(self._app_kwargs)
                 if enable_cae:  # as azure-identity: the CP1 capability, in its own cache
                     kwargs["client_capabilities"] = ["CP1"]
-                app = from_environment(environ=env, strict=False, **kwargs)
+                app = confidential_application(ConfidentialClientApplication, settings, env,
+                                               **kwargs)
                 self._inner[enable_cae] = EntraTokenCredential(
                     app, additionally_allowed_tenants=self._additional)
             return self._inner[enable_cae]
@@ -195,7 +197,7 @@ class ManagedIdentityCredential(SourceCredential):
     def _managed_client(self) -> Any:
         with self._lock:
             if self._client is None:
-                from .managed_identity import (
+                from ..managed_identity import (
                     ManagedIdentityClient,
                     RetryPolicy,
                     SystemAssignedManagedIdentity,
@@ -217,8 +219,8 @@ class ManagedIdentityCredential(SourceCredential):
 
     def _token_info(self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None,
                     enable_cae: bool) -> AccessTokenInfo:
-        from .errors import TokenRequestError
-        from .managed_identity import ManagedIdentityUnavailableError
+        from ..errors import TokenRequestError
+        from ..managed_identity import ManagedIdentityUnavailableError
 
         resource = single_resource(scopes, "a managed identity")
         client = self._managed_client()

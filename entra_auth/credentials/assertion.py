@@ -1,7 +1,8 @@
-"""``AutoRefresher``: memoize a client assertion factory for a while (msal 1.39's public helper).
+"""Client assertions: their RFC 7523 type, and ``AutoRefresher`` (msal 1.39's public helper).
 
 A federated credential (a workload identity token file, a Key Vault signature) is costly to
-produce and valid for minutes; wrapping its factory lets every token request reuse one value.
+produce and valid for minutes; wrapping its factory in :class:`AutoRefresher` lets every token
+request reuse one value.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-__all__ = ["AutoRefresher"]
+__all__ = ["JWT_BEARER_ASSERTION_TYPE", "AutoRefresher"]
+
+#: ``client_assertion_type`` of a JWT client assertion (RFC 7523 section 2.2)
+JWT_BEARER_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 T = TypeVar("T")
 

@@ -5,7 +5,8 @@ Azure SDK code checks ``isinstance(token, azure.core.credentials.AccessToken)`` 
 ``ClientAuthenticationError`` / azure-identity's ``CredentialUnavailableError``. With those
 packages importable, credentials hand out and raise exactly those types (subclassed so that the
 token never shows in a repr, and so that our own exception classes still match); without them,
-entra_auth's look-alikes. Nothing here imports azure-core before a credential is used.
+entra_auth's look-alikes (:class:`AccessToken`, :class:`AccessTokenInfo`, defined here). Nothing
+here imports azure-core before a credential is used.
 """
 
 from __future__ import annotations
@@ -13,11 +14,66 @@ from __future__ import annotations
 import functools
 import importlib
 import sys
-from typing import Any
+from typing import Any, NamedTuple, TypedDict
 
-from .errors import EntraAuthError
+from ..errors import EntraAuthError
 
-__all__ = ["access_token", "access_token_info", "azure_error", "has_azure_core"]
+__all__ = [
+    "AccessToken",
+    "AccessTokenInfo",
+    "TokenRequestOptions",
+    "access_token",
+    "access_token_info",
+    "azure_error",
+    "has_azure_core",
+]
+
+
+class AccessToken(NamedTuple):
+    """azure-core's ``AccessToken``: the token and its expiry (Unix time)."""
+
+    token: str
+    expires_on: int
+
+    def __repr__(self) -> str:
+        return f"AccessToken(token=<redacted>, expires_on={self.expires_on})"
+
+
+class AccessTokenInfo:
+    """azure-core's ``AccessTokenInfo``: a token with its type and proactive-refresh time."""
+
+    def __init__(
+        self,
+        token: str,
+        expires_on: int,
+        *,
+        token_type: str = "Bearer",
+        refresh_on: int | None = None,
+    ) -> None:
+        self.token = token
+        self.expires_on = expires_on
+        self.token_type = token_type
+        self.refresh_on = refresh_on
+
+    def __repr__(self) -> str:
+        return (f"AccessTokenInfo(token=<redacted>, expires_on={self.expires_on}, "
+                f"token_type={self.token_type!r}, refresh_on={self.refresh_on})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AccessTokenInfo):
+            return NotImplemented
+        return (self.token, self.expires_on, self.token_type, self.refresh_on) == (
+            other.token, other.expires_on, other.token_type, other.refresh_on)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class TokenRequestOptions(TypedDict, total=False):
+    """azure-core's ``TokenRequestOptions``, for ``EntraTokenCredential.get_token_info``."""
+
+    claims: str
+    tenant_id: str
+    enable_cae: bool
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,8 +117,6 @@ def access_token(token: str, expires_on: int) -> Any:
     """azure-core's ``AccessToken`` if installed, else entra_auth's look-alike."""
     classes = _token_classes()
     if classes is None:
-        from .azure_credential import AccessToken
-
         return AccessToken(token, expires_on)
     return classes[0](token, expires_on)
 
@@ -72,8 +126,6 @@ def access_token_info(token: str, expires_on: int, *, token_type: str = "Bearer"
     """azure-core's ``AccessTokenInfo`` if installed, else entra_auth's look-alike."""
     classes = _token_classes()
     if classes is None:
-        from .azure_credential import AccessTokenInfo
-
         return AccessTokenInfo(token, expires_on, token_type=token_type, refresh_on=refresh_on)
     return classes[1](token, expires_on, token_type=token_type, refresh_on=refresh_on)
 
@@ -119,7 +171,7 @@ def azure_error(exc: EntraAuthError) -> EntraAuthError:
     failed = _client_auth_error()
     if failed is None or isinstance(exc, failed):
         return exc
-    from .errors import CredentialUnavailableError
+    from ..errors import CredentialUnavailableError
 
     base = _unavailable_error(failed) if isinstance(exc, CredentialUnavailableError) else failed
     cls = _combined(type(exc), base)

@@ -50,7 +50,7 @@ def _entra_auth(source: Any, scopes: tuple[str, ...]) -> Any:
             raise ValueError("an EntraAuth has its own scopes; pass no scopes with it")
         return source
     if kind == "app":
-        from .adapters import EntraAuth
+        from ..adapters import EntraAuth
 
         # The provider never sends the token itself: the SDK decides where it goes, so no
         # destination is derived from the scopes (which need not name a host).

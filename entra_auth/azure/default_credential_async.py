@@ -1,7 +1,7 @@
 """The asyncio ``DefaultAzureCredential`` (azure-core ``AsyncTokenCredential``).
 
 Exposed as ``entra_auth.aio.DefaultAzureCredential``. Runs the sync chain of
-:mod:`entra_auth.default_credential` in a worker thread: its sources are a subprocess, a file
+:mod:`entra_auth.azure.default_credential` in a worker thread: its sources are a subprocess, a file
 or one HTTP request each, so the event loop never blocks and the chain logic exists once.
 """
 
@@ -11,7 +11,7 @@ import asyncio
 from types import TracebackType
 from typing import Any
 
-from .azure_credential import AccessToken, AccessTokenInfo, TokenRequestOptions
+from .credential import AccessToken, AccessTokenInfo, TokenRequestOptions
 from .default_credential import DefaultAzureCredential as _SyncDefault
 
 __all__ = ["DefaultAzureCredential"]

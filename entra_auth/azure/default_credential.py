@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._credential_base import SourceCredential, unavailable
-from .azure_credential import AccessTokenInfo, token_request_options
-from .errors import CredentialUnavailableError, EntraAuthError
+from ..errors import CredentialUnavailableError, EntraAuthError
+from ..protocol.messages import app_call
+from ..transport.driver import run_sync
+from ._base import SourceCredential, unavailable
+from .credential import AccessTokenInfo, EntraTokenCredential, token_request_options
 
 if TYPE_CHECKING:
-    from .azure_credential import EntraTokenCredential
-    from .protocol.client_app import SyncPublicApp
+    from ..protocol.client_app import SyncPublicApp
 
 __all__ = ["TOKEN_CREDENTIALS_ENV", "ChainedCredential", "DefaultAzureCredential",
            "DefaultCredentialError"]
@@ -132,7 +133,7 @@ def _ask(credential: Any, scopes: tuple[str, ...],
     token = credential.get_token(*scopes, claims=options.get("claims"),
                                  tenant_id=options.get("tenant_id"),
                                  enable_cae=bool(options.get("enable_cae")))
-    from ._credential_base import make_info
+    from ._base import make_info
 
     return make_info(token.token, token.expires_on)
 
@@ -195,9 +196,9 @@ class DefaultAzureCredential(ChainedCredential):
         token = credential.get_token("https://management.azure.com/.default")
         session.auth = entra_auth.EntraAuth(credential, scopes=[GRAPH_DEFAULT])
 
-    Order: :class:`~entra_auth.service_credentials.EnvironmentCredential`,
+    Order: :class:`~entra_auth.azure.service_credentials.EnvironmentCredential`,
     ``WorkloadIdentityCredential``, ``ManagedIdentityCredential``,
-    :class:`~entra_auth.developer_credentials.EntraAuthCliCredential`,
+    :class:`~entra_auth.azure.developer_credentials.EntraAuthCliCredential`,
     ``AzureCliCredential``, ``AzureDeveloperCliCredential``, and (only when
     ``exclude_interactive_browser_credential=False``) an interactive browser sign-in.
 
@@ -320,10 +321,9 @@ class DefaultAzureCredential(ChainedCredential):
 
 
 def _browser(client_id: str | None, tenant_id: str | None, env: Mapping[str, str]) -> Any:
-    from .application import PublicClientApplication
-    from .azure_credential import EntraTokenCredential
-    from .commands._common import DEFAULT_CLIENT_ID
-    from .environment import DEFAULT_AUTHORITY_HOST
+    from ..application import PublicClientApplication
+    from ..commands._common import DEFAULT_CLIENT_ID
+    from ..credentials.environment import DEFAULT_AUTHORITY_HOST
 
     host = (env.get("AZURE_AUTHORITY_HOST") or DEFAULT_AUTHORITY_HOST).rstrip("/")
     app = PublicClientApplication(client_id or DEFAULT_CLIENT_ID,
@@ -342,7 +342,7 @@ class _InteractiveBrowser(SourceCredential):
 
     def _token_info(self, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None,
                     enable_cae: bool) -> AccessTokenInfo:
-        from .errors import InteractionRequiredError, TokenRequestError
+        from ..errors import InteractionRequiredError, TokenRequestError
 
         try:
             info: AccessTokenInfo = self.silent.get_token_info(
@@ -350,14 +350,11 @@ class _InteractiveBrowser(SourceCredential):
             return info
         except InteractionRequiredError:
             pass
-        from .protocol.messages import app_call
-        from .transport.driver import run_sync
-
         result = run_sync(app_call("acquire_token_interactive", list(scopes),
                                    claims_challenge=claims), app=self.app)
         if "access_token" not in result:
             raise TokenRequestError.from_result(result)
-        from ._credential_base import make_info
+        from ._base import make_info
 
         return make_info(str(result["access_token"]),
                          time.time() + float(result.get("expires_in") or 0))

@@ -3,7 +3,7 @@
 Plugs entra_auth applications into azure-core pipelines (``BearerTokenCredentialPolicy``) and
 SDKs built on them (Microsoft Graph SDK, Azure SDKs) without depending on azure-core: with
 azure-core installed, tokens are its own ``AccessToken``/``AccessTokenInfo`` and errors its
-``ClientAuthenticationError``; without it, the look-alikes below. The async twin is
+``ClientAuthenticationError``; without it, look-alikes (:mod:`._azure_core`). The async twin is
 ``entra_auth.aio.EntraTokenCredential``.
 """
 
@@ -13,14 +13,21 @@ import os
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, TypedDict
+from typing import Any, Literal
 
-from ._azure_core import access_token, access_token_info, azure_error
-from .errors import EntraAuthError, InteractionRequiredError, ProtocolError, TokenRequestError
-from .protocol.authority import check_tenant_id
-from .protocol.client_app import ClientApp, SyncApp, SyncConfidentialApp
-from .protocol.messages import AppCall
-from .transport.driver import run_sync
+from ..errors import EntraAuthError, InteractionRequiredError, ProtocolError, TokenRequestError
+from ..protocol.authority import check_tenant_id
+from ..protocol.client_app import ClientApp, SyncApp, SyncConfidentialApp
+from ..protocol.messages import AppCall
+from ..transport.driver import run_sync
+from ._azure_core import (
+    AccessToken,
+    AccessTokenInfo,
+    TokenRequestOptions,
+    access_token,
+    access_token_info,
+    azure_error,
+)
 
 __all__ = [
     "ADDITIONALLY_ALLOWED_TENANTS_ENV",
@@ -62,51 +69,6 @@ def allowed_tenants(configured: Iterable[str] | None) -> frozenset[str]:
     return frozenset(e.lower() for e in entries)
 
 
-class AccessToken(NamedTuple):
-    """azure-core's ``AccessToken``: the token and its expiry (Unix time)."""
-
-    token: str
-    expires_on: int
-
-    def __repr__(self) -> str:
-        return f"AccessToken(token=<redacted>, expires_on={self.expires_on})"
-
-
-class AccessTokenInfo:
-    """azure-core's ``AccessTokenInfo``: a token with its type and proactive-refresh time."""
-
-    def __init__(
-        self,
-        token: str,
-        expires_on: int,
-        *,
-        token_type: str = "Bearer",
-        refresh_on: int | None = None,
-    ) -> None:
-        self.token = token
-        self.expires_on = expires_on
-        self.token_type = token_type
-        self.refresh_on = refresh_on
-
-    def __repr__(self) -> str:
-        return (f"AccessTokenInfo(token=<redacted>, expires_on={self.expires_on}, "
-                f"token_type={self.token_type!r}, refresh_on={self.refresh_on})")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, AccessTokenInfo):
-            return NotImplemented
-        return (self.token, self.expires_on, self.token_type, self.refresh_on) == (
-            other.token, other.expires_on, other.token_type, other.refresh_on)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-class TokenRequestOptions(TypedDict, total=False):
-    """azure-core's ``TokenRequestOptions`` for :meth:`EntraTokenCredential.get_token_info`."""
-
-    claims: str
-    tenant_id: str
-    enable_cae: bool
 
 
 TokenFlow = Generator[AppCall, Any, AccessTokenInfo]

@@ -1,7 +1,7 @@
 """Async Azure SDK credential (azure-core ``AsyncTokenCredential``, ``AsyncSupportsTokenInfo``).
 
 Exposed as ``entra_auth.aio.EntraTokenCredential``. Runs the same application-call flow as
-:class:`entra_auth.azure_credential.EntraTokenCredential`: awaited for an ``entra_auth.aio``
+:class:`entra_auth.azure.credential.EntraTokenCredential`: awaited for an ``entra_auth.aio``
 application, in a worker thread for a sync one (so the event loop never blocks).
 """
 
@@ -12,17 +12,17 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+from ..errors import EntraAuthError
+from ..protocol.client_app import AsyncApp, AsyncConfidentialApp, SyncApp, SyncConfidentialApp
+from ..transport.driver import run_async
 from ._azure_core import access_token, azure_error
-from .azure_credential import (
+from .credential import (
     AccessToken,
     AccessTokenInfo,
     TokenRequestOptions,
     _CredentialCore,
     token_request_options,
 )
-from .errors import EntraAuthError
-from .protocol.client_app import AsyncApp, AsyncConfidentialApp, SyncApp, SyncConfidentialApp
-from .transport.driver import run_async
 
 __all__ = ["EntraTokenCredential"]
 

@@ -21,15 +21,15 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ._azure_cli_cache import find_token
-from ._credential_base import SourceCredential, make_info, single_resource, unavailable
-from .azure_credential import AccessTokenInfo
-from .errors import (
+from ..errors import (
     CacheError,
     CredentialUnavailableError,
     InteractionRequiredError,
     TokenRequestError,
 )
+from ._base import SourceCredential, make_info, single_resource, unavailable
+from ._cli_cache import find_token
+from .credential import AccessTokenInfo
 
 __all__ = ["AzureCliCredential", "AzureDeveloperCliCredential", "EntraAuthCliCredential"]
 
@@ -224,7 +224,7 @@ class EntraAuthCliCredential(SourceCredential):
         self._lock = threading.Lock()
 
     def _credential(self) -> Any:
-        from .commands._common import DEFAULT_AUTHORITY, DEFAULT_CLIENT_ID, config_dir
+        from ..commands._common import DEFAULT_AUTHORITY, DEFAULT_CLIENT_ID, config_dir
 
         env = self.environ
         path = env.get("ENTRA_AUTH_CACHE_FILE") or os.path.join(config_dir(env),
@@ -234,9 +234,9 @@ class EntraAuthCliCredential(SourceCredential):
                               f"({path} does not exist)")
         with self._lock:
             if self._inner is None:
-                from .application import PublicClientApplication
-                from .azure_credential import EntraTokenCredential
-                from .cache.file_cache import FileTokenCache
+                from ..application import PublicClientApplication
+                from ..cache.file_cache import FileTokenCache
+                from .credential import EntraTokenCredential
 
                 app = PublicClientApplication(
                     env.get("ENTRA_AUTH_CLIENT_ID") or DEFAULT_CLIENT_ID,
