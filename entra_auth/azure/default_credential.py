@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CredentialUnavailableError, EntraAuthError
+from ..protocol.messages import app_call
+from ..transport.driver import run_sync
 from ._base import SourceCredential, unavailable
-from .credential import AccessTokenInfo, token_request_options
+from .credential import AccessTokenInfo, EntraTokenCredential, token_request_options
 
 if TYPE_CHECKING:
     from ..protocol.client_app import SyncPublicApp
-    from .credential import EntraTokenCredential
 
 __all__ = ["TOKEN_CREDENTIALS_ENV", "ChainedCredential", "DefaultAzureCredential",
            "DefaultCredentialError"]
@@ -322,7 +323,6 @@ class DefaultAzureCredential(ChainedCredential):
 def _browser(client_id: str | None, tenant_id: str | None, env: Mapping[str, str]) -> Any:
     from ..application import PublicClientApplication
     from ..credentials.environment import DEFAULT_AUTHORITY_HOST, DEFAULT_CLIENT_ID
-    from .credential import EntraTokenCredential
 
     host = (env.get("AZURE_AUTHORITY_HOST") or DEFAULT_AUTHORITY_HOST).rstrip("/")
     app = PublicClientApplication(client_id or DEFAULT_CLIENT_ID,
@@ -349,9 +349,6 @@ class _InteractiveBrowser(SourceCredential):
             return info
         except InteractionRequiredError:
             pass
-        from ..protocol.messages import app_call
-        from ..transport.driver import run_sync
-
         result = run_sync(app_call("acquire_token_interactive", list(scopes),
                                    claims_challenge=claims), app=self.app)
         if "access_token" not in result:
