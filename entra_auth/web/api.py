@@ -18,6 +18,7 @@ from .validation import TokenValidator, ValidatedToken
 
 if TYPE_CHECKING:
     from ..adapters import EntraAuth
+    from ..protocol.client_app import AsyncConfidentialApp, SyncConfidentialApp
 
 __all__ = ["Caller", "WebApi", "bearer_token"]
 
@@ -87,7 +88,7 @@ class WebApi:
     def __init__(
         self,
         validator: TokenValidator,
-        app: Any = None,
+        app: SyncConfidentialApp | AsyncConfidentialApp | None = None,
         *,
         downstream_scopes: Sequence[str] | None = None,
         allowed_hosts: Sequence[str] | None = None,
