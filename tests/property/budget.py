@@ -1,6 +1,7 @@
 """How many examples each property test runs: 200 in CI, more under the fuzz command.
 
-``python -m fuzz`` sets ``ENTRA_FUZZ_EXAMPLES`` (10,000 by default). Per-test settings (not a
+``python -m fuzz`` sets ``ENTRA_FUZZ_EXAMPLES`` (10,000 by default); the fast suite
+(``scripts/test -m "not stress"``) sets ``ENTRA_PROPERTY_EXAMPLES`` to 50. Per-test settings (not a
 global hypothesis profile) so other suites' hypothesis tests are left alone.
 """
 
@@ -10,7 +11,8 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-EXAMPLES = int(os.environ.get("ENTRA_FUZZ_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("ENTRA_FUZZ_EXAMPLES")
+               or os.environ.get("ENTRA_PROPERTY_EXAMPLES") or "200")
 
 examples = settings(
     max_examples=EXAMPLES,
