@@ -26,11 +26,12 @@ from entra_auth.testing import (
     WEB_API_ID,
     WEB_API_SECRET,
     WEB_APP_ID,
-    WEB_APP_SECRET,
     Emulator,
 )
 
 from .test_file_cache import DEFAULT, at_event
+from .test_redis_async_auto import cca as aio_cca
+from .test_redis_async_auto import public as aio_pca
 from .test_redis_cache import ALICE, ALICE_PW, USER_READ, cca, pca
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "key_value_cache.py"
@@ -47,15 +48,6 @@ def _example() -> ModuleType:
 kv = _example()
 
 
-def aio_cca(emu: Emulator, cache: Any) -> entra_auth.aio.ConfidentialClientApplication:
-    return entra_auth.aio.ConfidentialClientApplication(
-        WEB_APP_ID, client_credential=WEB_APP_SECRET, authority=emu.authority(),
-        verify=emu.ca_bundle, token_cache=cache)
-
-
-def aio_pca(emu: Emulator, cache: Any) -> entra_auth.aio.PublicClientApplication:
-    return entra_auth.aio.PublicClientApplication(
-        PUBLIC_CLIENT_ID, authority=emu.authority(), verify=emu.ca_bundle, token_cache=cache)
 
 
 def test_the_example_backends_implement_the_documented_protocols() -> None:
