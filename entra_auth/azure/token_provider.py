@@ -10,12 +10,14 @@ a credential (``get_token_info``/``get_token``), an application, or an ``EntraAu
 from __future__ import annotations
 
 import asyncio
-import inspect
 import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from ..protocol.messages import app_call
+from ..transport.driver import run_async
 
 __all__ = ["get_bearer_token_provider", "get_bearer_token_provider_async"]
 
@@ -95,11 +97,14 @@ class _CredentialSlot:
                            else self.expires_on - 300.0)
         return token
 
+    @property
+    def method(self) -> str:
+        """The credential's method to call: ``get_token_info`` where available."""
+        return "get_token_info" if hasattr(self.credential, "get_token_info") else "get_token"
+
     def call(self) -> Any:
-        """The credential's token for our scopes (``get_token_info`` where available)."""
-        if hasattr(self.credential, "get_token_info"):
-            return self.credential.get_token_info(*self.scopes)
-        return self.credential.get_token(*self.scopes)
+        """The credential's token for our scopes."""
+        return getattr(self.credential, self.method)(*self.scopes)
 
 
 def get_bearer_token_provider(
@@ -173,10 +178,8 @@ def get_bearer_token_provider_async(
         weakref.WeakKeyDictionary())
 
     async def call() -> Any:
-        method = getattr(source, "get_token_info", None) or source.get_token
-        if inspect.iscoroutinefunction(method):
-            return await method(*slot.scopes)
-        return await asyncio.to_thread(slot.call)
+        # The async driver's rule: a coroutine method is awaited, a sync one runs in a thread.
+        return await run_async(app_call(slot.method, *slot.scopes), app=source)
 
     async def provider() -> str:
         token = slot.fresh()
