@@ -42,14 +42,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, A
 
 
 # Under pytest-xdist's default --dist load (scripts/test -m "not stress"), tests go to whichever
-# worker is free, except these modules, each run whole on one worker: their module-scoped
-# set-up is most of their cost. (xdist's own xdist_group marker can't do this on pytest 9.2,
-# whose node ids xdist 3.8 no longer manages to suffix with the group.)
-ONE_WORKER_MODULES = frozenset({
-    "tests/benchmarks/test_benchmark_harness.py",  # measures every benchmark section once
-    "tests/msal_suite/test_msal_own_tests.py",  # runs msal's own test suite twice
-    "tests/persistence/test_redis_cluster.py",  # starts a three-node Redis Cluster
-})
+# worker is free, except these groups of modules, each run whole on one worker: their set-up is
+# most of their cost. (xdist's own xdist_group marker can't do this on pytest 9.2, whose node ids
+# xdist 3.8 no longer manages to suffix with the group.)
+ONE_WORKER_GROUPS: dict[str, str] = {
+    "tests/benchmarks/test_benchmark_harness.py": "benchmarks",  # every benchmark section once
+    "tests/msal_suite/test_msal_own_tests.py": "msal_suite",  # msal's own test suite, twice
+    "tests/persistence/test_redis_cluster.py": "redis_cluster",  # a three-node Redis Cluster
+    # Every test that drives headless Chromium (the `browser` fixture): one browser for all of
+    # them, not one per worker; each Chromium started cost more CPU than the tests it served.
+    "tests/interactive/test_chromium_emulator.py": "chromium",
+    "tests/interactive/test_chromium_listener.py": "chromium",
+    "tests/interactive/test_example.py": "chromium",
+    "tests/interactive/test_swagger_ui.py": "chromium",
+}
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -58,12 +64,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None  # a --dist the caller chose
     from xdist.scheduler import LoadScopeScheduling
 
-    class ModulesTogether(LoadScopeScheduling):
+    class GroupsTogether(LoadScopeScheduling):
+        # xdist hands out the groups with the most tests first, then the single tests.
         def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return module if module in ONE_WORKER_MODULES else nodeid
+            return ONE_WORKER_GROUPS.get(nodeid.split("::", 1)[0], nodeid)
 
-    return ModulesTogether(config, log)
+    return GroupsTogether(config, log)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
