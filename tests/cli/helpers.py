@@ -1,4 +1,8 @@
-"""Run the real ``entra-auth`` command in a subprocess, on a pipe or a pseudo-terminal."""
+"""Run the real ``entra-auth`` command in a process of its own, on pipes or a pseudo-terminal.
+
+The process is forked from a pre-started interpreter (forkserver.py), or with
+``ENTRA_TEST_CLI=exec`` started as the installed console script.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,15 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from typing import Any
 
 from entra_auth.testing import PUBLIC_CLIENT_ID, Emulator
+
+from . import forkserver
 
 ALICE = "alice@contoso.onmicrosoft.com"
 ALICE_PW = "alice-password"
@@ -43,8 +50,14 @@ def cli_env(emu: Emulator, config_home: str, **extra: str) -> dict[str, str]:
 def run_cli(env: dict[str, str], *args: str, stdin: str | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``entra-auth ARGS`` to completion, capturing stdout and stderr."""
+    if forkserver.enabled():
+        return forkserver.run(list(args), env, stdin, timeout)
     return subprocess.run([*entra_auth_command(), *args], env=env, input=stdin,
                           capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class Terminal:
@@ -52,8 +65,15 @@ class Terminal:
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
         self.master, slave = os.openpty()
-        self.proc = subprocess.Popen([*entra_auth_command(), *args], env=env, stdin=slave,
-                                     stdout=slave, stderr=slave, close_fds=True)
+        self.proc: subprocess.Popen[bytes] | forkserver.ForkedProcess
+        if forkserver.enabled():
+            self.proc = forkserver.server().spawn(list(args), env, slave, slave, slave)
+        else:
+            # Ctrl-C works as in a user's terminal even if the tests run with SIGINT ignored
+            # (a background job), which a new Python would otherwise inherit.
+            self.proc = subprocess.Popen([*entra_auth_command(), *args], env=env, stdin=slave,
+                                         stdout=slave, stderr=slave, close_fds=True,
+                                         preexec_fn=_default_sigint)
         os.close(slave)
         self.screen = ""
 
