@@ -15,9 +15,12 @@ from entra_auth.testing import Emulator
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
+    # Ctrl-C (SIGINT) reaches it as from a terminal, even when the tests run as a background
+    # job, whose commands start with SIGINT ignored.
     return subprocess.Popen(
         [sys.executable, "-m", "entra_auth", "emulator", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
