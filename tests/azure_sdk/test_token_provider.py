@@ -7,9 +7,8 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 import pytest
 
 import entra_auth
@@ -18,6 +17,11 @@ from entra_auth.azure.credential import AccessTokenInfo, EntraTokenCredential
 from entra_auth.testing import PUBLIC_CLIENT_ID, WEB_APP_ID, WEB_APP_SECRET, Emulator
 
 from .conftest import ALICE, GRAPH_DEFAULT, PASSWORD
+
+if TYPE_CHECKING:
+    # Imported by the tests that use it: openai takes longer to import than all the other test
+    # modules together, and every pytest-xdist worker collects this module.
+    import openai
 
 COMPLETION = {
     "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "gpt-4o",
@@ -80,6 +84,8 @@ def chat(client: openai.AzureOpenAI) -> str | None:
 
 @pytest.mark.parametrize("kind", ["credential", "application", "entra_auth"])
 def test_azure_openai_sends_our_token(emu: Emulator, stub: Stub, kind: str) -> None:
+    import openai
+
     app = confidential(emu)
     if kind == "credential":
         provider = entra_auth.get_bearer_token_provider(EntraTokenCredential(app), GRAPH_DEFAULT)
@@ -98,6 +104,8 @@ def test_azure_openai_sends_our_token(emu: Emulator, stub: Stub, kind: str) -> N
 
 
 def test_async_azure_openai_with_async_credential(emu: Emulator, stub: Stub) -> None:
+    import openai
+
     sync_app = entra_auth.PublicClientApplication(
         PUBLIC_CLIENT_ID, authority=emu.authority(), http_client=emu.requests_session(),
         instance_discovery=False)
