@@ -8,6 +8,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from property.budget import examples
 
 from entra_auth.protocol.www_authenticate import (
     Challenge,
@@ -177,6 +178,7 @@ def test_undecodable_claims_raise_value_error() -> None:
         decode_claims(base64.b64encode(b"\xff\xfe{}").decode())
 
 
+@examples
 @given(st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=4))
 def test_decode_claims_accepts_every_base64_alphabet_and_padding(payload: dict[str, str]) -> None:
     text = json.dumps({"access_token": payload, "pad": "?>~"})
@@ -194,6 +196,7 @@ def test_decode_claims_passes_raw_json_through() -> None:
     assert decode_claims(' {"a": 1}') == '{"a": 1}'
 
 
+@examples
 @given(st.text(alphabet=st.sampled_from(list('Bearer ,="\\abc=-_')), max_size=40))
 def test_parser_never_raises_anything_but_malformed(header: str) -> None:
     try:

@@ -8,8 +8,9 @@ from typing import Any
 import msal
 import pytest
 from cache_events import AUTHORITY_HOST, CLIENT_ID, NOW, TENANT, app_event, user_event
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from property.budget import examples
 
 from entra_auth.cache import SerializableTokenCache
 from entra_auth.cache.json_format import dumps
@@ -29,13 +30,13 @@ documents = st.dictionaries(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@examples
 @given(documents)
 def test_dumps_is_byte_identical_to_json_dumps_indent_4(document: dict[str, Any]) -> None:
     assert dumps(document) == json.dumps(document, indent=4)
 
 
-@settings(max_examples=100, deadline=None)
+@examples
 @given(st.dictionaries(st.text(), json_values, max_size=4))
 def test_dumps_matches_for_odd_top_level_values(document: dict[str, Any]) -> None:
     assert dumps(document) == json.dumps(document, indent=4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from property.budget import examples
 
 from entra_auth.testing import PUBLIC_CLIENT_ID, WEB_APP_ID, Emulator
 
@@ -28,8 +29,8 @@ PATHS = st.sampled_from(["oauth2/v2.0/token", "oauth2/v2.0/authorize",
 
 
 def test_random_requests_never_break_the_server(emu: Emulator, http: requests.Session) -> None:
-    @settings(max_examples=150, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(examples, suppress_health_check=[*examples.suppress_health_check,
+                                               HealthCheck.function_scoped_fixture])
     @given(form=FORMS, path=PATHS, as_query=st.booleans(),
            tenant=st.sampled_from([emu.tenant_id, "common", "contoso.onmicrosoft.com", "x"]))
     def check(form: dict[str, str], path: str, as_query: bool, tenant: str) -> None:
