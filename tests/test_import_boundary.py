@@ -12,6 +12,7 @@ entra_auth`` stays cheap, and every public name resolves.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import subprocess
 import sys
@@ -155,7 +156,17 @@ def _file_of(module: str) -> str | None:
 def imports_of(file: str, source: str | None = None) -> list[Import]:
     """Every import statement of ``file``, wherever it is, resolved to what it imports."""
     if source is None:
-        source = (PACKAGE / file).read_text(encoding="utf-8")
+        return _imports_of_package_file(file)
+    return _imports_in(file, source)
+
+
+@functools.cache
+def _imports_of_package_file(file: str) -> list[Import]:
+    # each file is checked against every rule, by more than one test: parse it once
+    return _imports_in(file, (PACKAGE / file).read_text(encoding="utf-8"))
+
+
+def _imports_in(file: str, source: str) -> list[Import]:
     tree = ast.parse(source, file)
     package = list(Path(file).parent.parts)
     found = []
