@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import re
+import selectors
 import socket
 import ssl
 import struct
@@ -272,6 +273,40 @@ class _HTTPServer(ThreadingHTTPServer):
         self.dispatcher = dispatcher
         self.tls = tls
         super().__init__(("127.0.0.1", port), _RequestHandler)
+        self._stop_requested = threading.Event()
+        self._stopped = threading.Event()
+        self._stopped.set()
+        self._wake_read, self._wake_write = socket.socketpair()
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """socketserver's loop, but :meth:`shutdown` wakes it at once instead of at its next
+        poll: an emulator stops in microseconds, and an idle one doesn't spin."""
+        self._stopped.clear()
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self, selectors.EVENT_READ)
+                selector.register(self._wake_read, selectors.EVENT_READ)
+                while not self._stop_requested.is_set():
+                    ready = selector.select(poll_interval)
+                    if self._stop_requested.is_set():
+                        break
+                    if any(key.fileobj is self for key, _ in ready):
+                        self._handle_request_noblock()  # type: ignore[attr-defined]
+                    self.service_actions()
+        finally:
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop :meth:`serve_forever` and wait until it has returned."""
+        self._stop_requested.set()
+        with contextlib.suppress(OSError):
+            self._wake_write.send(b"\0")
+        self._stopped.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_read.close()
+        self._wake_write.close()
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # Responses go out in one write, but a client's pipelined or early data must not
@@ -306,7 +341,7 @@ class EmulatorServer:
         self._httpd = _HTTPServer(port, Dispatcher(core), tls)
         self.port: int = self._httpd.server_address[1]
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 1.0},
             name=f"entra-emulator-{self.port}", daemon=True,
         )
 
@@ -318,4 +353,5 @@ class EmulatorServer:
         """Stop serving and close the listening socket."""
         self._httpd.shutdown()
         self._httpd.server_close()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=5)
