@@ -56,7 +56,7 @@ class _FormPostPage(BaseHTTPRequestHandler):
 @pytest.fixture
 def stand_in_idp() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FormPostPage)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/authorize"

@@ -58,7 +58,7 @@ class _Resource(BaseHTTPRequestHandler):
 def resource() -> Iterator[tuple[str, list[tuple[str, str, str | None]]]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Resource)
     server.seen = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", server.seen  # type: ignore[attr-defined]

@@ -15,7 +15,9 @@ class WsgiServer:
 
     def __init__(self, app: Callable[..., Any]) -> None:
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # shutdown() waits for the next poll: every 20 ms, not the default 0.5 s
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,),
+                                       daemon=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
 
     def __enter__(self) -> WsgiServer:
