@@ -91,13 +91,17 @@ class ClientApplication(AppCore):
         with cache_io.around_call(reads):
             return call()
 
-    def _realm(self, authority: Authority) -> str | None:
-        """The cache realm of ``authority``: its token endpoint's tenant (discovers once)."""
+    def _realm(self, authority: Authority) -> str | dict[str, Any]:
+        """The cache realm of ``authority`` (its token endpoint's tenant; discovered once), or
+        the error dict its discovery failed with, which the call returns as it is (the flow
+        would send the failing request again)."""
         metadata = known_metadata(self._ctx, authority)
         if metadata is None:
             found = self._run(discover(self._ctx, authority))
-            metadata = found if isinstance(found, AuthorityMetadata) else None
-        return metadata.realm if metadata is not None else None  # else the flow reports it
+            if not isinstance(found, AuthorityMetadata):
+                return found
+            metadata = found
+        return metadata.realm
 
     # -- accounts --------------------------------------------------------------------------
 
@@ -315,6 +319,8 @@ class ClientApplication(AppCore):
         # Discovered first (once), so that the cached-token check runs before any refresh;
         # account=None looks for the app's own token (the app partition of the realm).
         realm = self._realm(chosen)
+        if isinstance(realm, dict):
+            return realm
         tenant = None if home or account is not None else realm
         return self._cached(
             lambda: self._silent(
@@ -510,6 +516,8 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
                 return hit
             return self._for_client(scopes, claims_challenge, extras, force_refresh)
         tenant = self._realm(self.authority)
+        if isinstance(tenant, dict):
+            return tenant
         return self._cached(
             lambda: self._for_client(scopes, claims_challenge, extras, force_refresh),
             CallReads(client_id=self.client_id, tenant=tenant))

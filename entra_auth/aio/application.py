@@ -82,13 +82,17 @@ class ClientApplication(AppCore):
         async with cache_io.around_call_async(reads):
             return await call()
 
-    async def _realm(self, authority: Authority) -> str | None:
-        """The cache realm of ``authority``: its token endpoint's tenant (discovers once)."""
+    async def _realm(self, authority: Authority) -> str | dict[str, Any]:
+        """The cache realm of ``authority`` (its token endpoint's tenant; discovered once), or
+        the error dict its discovery failed with, which the call returns as it is (the flow
+        would send the failing request again)."""
         metadata = known_metadata(self._ctx, authority)
         if metadata is None:
             found = await self._run(discover(self._ctx, authority))
-            metadata = found if isinstance(found, AuthorityMetadata) else None
-        return metadata.realm if metadata is not None else None  # else the flow reports it
+            if not isinstance(found, AuthorityMetadata):
+                return found
+            metadata = found
+        return metadata.realm
 
     async def aclose(self) -> None:
         """Close the ``httpx.AsyncClient`` this application created (not one passed in)."""
@@ -265,6 +269,8 @@ class ClientApplication(AppCore):
         # Discovered first (once), so that the cached-token check runs before any refresh;
         # account=None looks for the app's own token (the app partition of the realm).
         realm = await self._realm(chosen)
+        if isinstance(realm, dict):
+            return realm
         tenant = None if home or account is not None else realm
         return await self._cached(
             lambda: self._silent(
@@ -407,6 +413,8 @@ class ConfidentialClientApplication(ConfidentialRules, ClientApplication):
                 return hit
             return await self._for_client(scopes, claims_challenge, extras, force_refresh)
         tenant = await self._realm(self.authority)
+        if isinstance(tenant, dict):
+            return tenant
         return await self._cached(
             lambda: self._for_client(scopes, claims_challenge, extras, force_refresh),
             CallReads(client_id=self.client_id, tenant=tenant))

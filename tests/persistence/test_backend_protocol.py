@@ -194,3 +194,39 @@ def test_sync_and_async_applications_pass_the_same_reads(emu: Emulator) -> None:
     asyncio.run(async_scenario(async_cache))
     assert len(sync_cache.reads) == 9  # 8 calls, and the metadata load before the refresh
     assert async_cache.reads == sync_cache.reads
+
+
+@pytest.mark.parametrize("kind", ["status", "reset"])
+@pytest.mark.parametrize("call", ["acquire_token_silent_with_error", "acquire_token_for_client"])
+def test_a_failed_discovery_is_sent_as_often_as_with_a_plain_cache(
+        emu: Emulator, call: str, kind: Any) -> None:
+    """With a storage-backed cache the call discovers the authority before loading the cache;
+    when that fails, its error is the call's answer after as many requests as with a plain
+    cache, not a second round from the flow. (The sync transport retries a reset GET once;
+    the aio one doesn't.)"""
+    emu.inject_fault("openid_configuration", kind, times=None)
+
+    def run(app: Any) -> Any:
+        method = getattr(app, call)
+        return method(DEFAULT, None) if call == "acquire_token_silent_with_error" else method(
+            DEFAULT)
+
+    async def run_async(cache: Any) -> dict[str, Any]:
+        async with aio_cca(emu, cache) as app:
+            result: dict[str, Any] = await run(app)
+            return result
+
+    answers: dict[str, dict[str, Any]] = {}
+    sent: dict[str, int] = {}
+    for name, call_with in (
+            ("sync plain", lambda: run(cca(emu, entra_auth.TokenCache()))),
+            ("sync storage", lambda: run(cca(emu, kv.KeyValueTokenCache({})))),
+            ("aio plain", lambda: asyncio.run(run_async(entra_auth.TokenCache()))),
+            ("aio storage", lambda: asyncio.run(run_async(
+                kv.AsyncKeyValueTokenCache(kv.AsyncStore({})))))):
+        emu.clear_log()
+        answers[name] = call_with()
+        sent[name] = len(emu.requests_to("openid_configuration"))
+    assert sent["sync storage"] == sent["sync plain"] == (1 if kind == "status" else 2)
+    assert sent["aio storage"] == sent["aio plain"] == 1
+    assert len({a["error"] for a in answers.values()}) == 1
