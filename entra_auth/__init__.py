@@ -92,8 +92,8 @@ if TYPE_CHECKING or _SOURCELESS:
     from .cache import TokenCache as TokenCache
     from .cache.encryption import CacheEncryption as CacheEncryption
     from .cache.file_cache import FileTokenCache as FileTokenCache
-    from .cache.redis_async import AsyncRedisTokenCache as AsyncRedisTokenCache
     from .cache.redis_cache import RedisTokenCache as RedisTokenCache
+    from .cache.redis_cache_async import AsyncRedisTokenCache as AsyncRedisTokenCache
     from .cache.redis_settings import redis_client_options as redis_client_options
     from .cache.sqlite_cache import SqliteTokenCache as SqliteTokenCache
     from .credentials.assertion import AutoRefresher as AutoRefresher

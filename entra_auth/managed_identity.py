@@ -424,9 +424,9 @@ class AsyncManagedIdentityClient(_Base):
                          retry_policy=retry_policy, clock=clock, environ=environ,
                          http_cache=http_cache)
         self._sleep = sleep
-        from .transport.httpx_transport import HttpxAsyncTransport
+        from .transport.httpx_transport import AsyncHttpxTransport
 
-        self._transport = HttpxAsyncTransport(http_client, verify=verify)
+        self._transport = AsyncHttpxTransport(http_client, verify=verify)
 
     async def acquire_token_for_client(
         self, *, resource: str, claims_challenge: str | None = None

@@ -30,7 +30,7 @@ from ..protocol.discovery import AuthorityMetadata, discover, known_metadata
 from ..protocol.extras import Extras, build_extras
 from ..protocol.messages import AppFlow
 from ..transport.driver import run_async
-from ..transport.httpx_transport import HttpxAsyncTransport
+from ..transport.httpx_transport import AsyncHttpxTransport
 from ..transport.singleflight import AsyncSingleFlight
 
 __all__ = ["ClientApplication", "ConfidentialClientApplication", "PublicClientApplication"]
@@ -57,7 +57,7 @@ class ClientApplication(AppCore):
             raise TypeError("sleep must be an async function (async def) here, e.g. "
                             "asyncio.sleep: a blocking one would stall the event loop")
         # ValueError unless http_client is None or an httpx.AsyncClient.
-        self._transport = HttpxAsyncTransport(
+        self._transport = AsyncHttpxTransport(
             http_client, verify=verify, proxies=proxies, timeout=timeout
         )
         self._single_flight = AsyncSingleFlight()

@@ -16,7 +16,7 @@ from .timeouts import CONNECT_TIMEOUT, READ_TIMEOUT
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["HttpxAsyncTransport"]
+__all__ = ["AsyncHttpxTransport"]
 
 DEFAULT_TIMEOUT = READ_TIMEOUT  # kept for importers; see .timeouts
 
@@ -81,7 +81,7 @@ def _send_kwargs(request: HttpRequest) -> dict[str, Any]:
     return kwargs
 
 
-class HttpxAsyncTransport:
+class AsyncHttpxTransport:
     """Send flow requests with an ``httpx.AsyncClient`` (the caller's, or one we own)."""
 
     def __init__(

@@ -162,9 +162,9 @@ class _LazyAsyncTransport:
 
     async def send(self, request: HttpRequest) -> HttpResponse:
         if self.transport is None:
-            from ..transport.httpx_transport import HttpxAsyncTransport
+            from ..transport.httpx_transport import AsyncHttpxTransport
 
-            self.transport = HttpxAsyncTransport(verify=self.verify)
+            self.transport = AsyncHttpxTransport(verify=self.verify)
         response: HttpResponse = await self.transport.send(request)
         return response
 

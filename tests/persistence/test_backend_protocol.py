@@ -19,7 +19,7 @@ import pytest
 import entra_auth
 import entra_auth.aio
 from entra_auth.cache import AsyncCacheIO, CacheIO, CallReads
-from entra_auth.cache.redis_async import AsyncRedisTokenCache
+from entra_auth.cache.redis_cache_async import AsyncRedisTokenCache
 from entra_auth.testing import (
     DEFAULT_TENANT_ID,
     PUBLIC_CLIENT_ID,

@@ -7,8 +7,8 @@ from typing import Any
 
 import entra_auth
 import entra_auth.aio
-from entra_auth.cache.redis_async import AsyncRedisTokenCache
 from entra_auth.cache.redis_cache import RedisTokenCache
+from entra_auth.cache.redis_cache_async import AsyncRedisTokenCache
 from entra_auth.testing import (
     DEFAULT_TENANT_ID,
     WEB_API_ID,

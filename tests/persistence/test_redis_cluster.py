@@ -16,8 +16,8 @@ import pytest
 import entra_auth
 import entra_auth.aio
 from entra_auth.cache.backend import CallReads
-from entra_auth.cache.redis_async import AsyncRedisTokenCache
 from entra_auth.cache.redis_cache import RedisTokenCache
+from entra_auth.cache.redis_cache_async import AsyncRedisTokenCache
 from entra_auth.errors import CacheError
 from entra_auth.testing import Emulator
 

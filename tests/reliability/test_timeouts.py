@@ -146,10 +146,10 @@ def test_hanging_token_endpoint_is_bounded_by_default(entra_emulator: Emulator) 
 
 
 def test_sync_and_async_defaults_are_the_same_documented_bounds() -> None:
-    from entra_auth.transport.httpx_transport import HttpxAsyncTransport
+    from entra_auth.transport.httpx_transport import AsyncHttpxTransport
     from entra_auth.transport.requests_transport import RequestsTransport
 
     assert RequestsTransport().timeout == (CONNECT_TIMEOUT, READ_TIMEOUT)
-    client = HttpxAsyncTransport().client
+    client = AsyncHttpxTransport().client
     assert (client.timeout.connect, client.timeout.read) == (CONNECT_TIMEOUT, READ_TIMEOUT)
     assert RequestsTransport(timeout=3).timeout == 3  # timeout= still overrides
