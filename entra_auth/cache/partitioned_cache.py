@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from .backend import CallReads
-from .entry_store import norm
+from .entry_store import EntryStore, norm
 from .partition_codec import PartitionCodec, expired_fields
 from .schema import CredentialType, Entry, build_entries, lowered
 from .token_cache import TokenCache
@@ -42,6 +42,15 @@ class Change:
         self.entries: dict[str, tuple[str, Entry]] = {}  # field -> (section, entry)
         self.deletes: list[str] = []
         self.ttl_ms = 0
+
+    def apply_to(self, store: EntryStore) -> None:
+        """Make these changes to a local copy of the partition (fields are ``section:key``)."""
+        for name, (section, entry) in self.entries.items():
+            store.put(section, name.partition(":")[2], entry)
+        for name in self.deletes:
+            section, _, entry_key = name.partition(":")
+            store.ensure_section(section)
+            store.pop(section, entry_key)
 
 
 class CallLoads:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import CacheError
@@ -66,14 +66,19 @@ class Mirror:
             if old is None or _text(old) != version:
                 del self._items[key]
                 return
-            store = view._store
-            for name, (section, entry) in change.entries.items():
-                store.put(section, name.partition(":")[2], entry)
-            for name in change.deletes:
-                section, _, entry_key = name.partition(":")
-                store.ensure_section(section)
-                store.pop(section, entry_key)
+            change.apply_to(view._store)
             self._items[key] = (new_version, view)
+
+    def after_writes(self, plans: Sequence[tuple[str, str, Any]], olds: Sequence[Any],
+                     changes: Mapping[str, Change]) -> None:
+        """:meth:`after_write` for each (partition, new version, _) written, and its old value."""
+        for (key, version, _), old in zip(plans, olds, strict=True):
+            self.after_write(key, old, version, changes[key])
+
+    def forget(self, plans: Sequence[tuple[str, str, Any]]) -> None:
+        """Drop the partitions of writes that failed: what the server holds is unknown."""
+        for key, _, _ in plans:
+            self.drop(key)
 
 
 def _text(value: Any) -> str:
@@ -266,11 +271,9 @@ class RedisTokenCache(RedisBackedCache):
                                  self._cluster)
                 olds = pipe.execute()
         except Exception as exc:
-            for key, _, _ in plans:
-                self._mirror.drop(key)
+            self._mirror.forget(plans)
             raise redis_error(exc, "writing the cache") from None
-        for (key, version, _), old in zip(plans, olds, strict=True):
-            self._mirror.after_write(key, old, version, changes[key])
+        self._mirror.after_writes(plans, olds, changes)
 
     def _list_members(self, indexes: list[str]) -> list[str]:
         try:

@@ -173,11 +173,9 @@ class AsyncRedisTokenCache(RedisBackedCache):
                         pipe, self._write, self._codec.write_keys(key), args, self._cluster))
                 olds = await pipe.execute()
             except Exception as exc:
-                for key, _, _ in plans:
-                    self._mirror.drop(key)
+                self._mirror.forget(plans)
                 raise redis_error(exc, "writing the cache") from None
-            for (key, version, _), old in zip(plans, olds, strict=True):
-                self._mirror.after_write(key, old, version, changes[key])
+            self._mirror.after_writes(plans, olds, changes)
 
     def using(self, *keys: str, **inputs: Any) -> contextlib.AbstractAsyncContextManager[
             AsyncRedisTokenCache]:
@@ -270,13 +268,7 @@ class AsyncRedisTokenCache(RedisBackedCache):
                 scope = self._current()
                 if scope is not None:
                     scope.views[key] = view
-            store = view._store
-            for name, (section, entry) in change.entries.items():
-                store.put(section, name.partition(":")[2], entry)
-            for name in change.deletes:
-                section, _, entry_key = name.partition(":")
-                store.ensure_section(section)
-                store.pop(section, entry_key)
+            change.apply_to(view._store)
         scope = self._current()
         if scope is not None and not scope.closed:
             scope.pending.append((changes, now))
