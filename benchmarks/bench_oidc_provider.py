@@ -32,15 +32,6 @@ NODE_DIR = Path(__file__).with_name("node")
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _self_signed(directory: str) -> tuple[str, str]:
     import datetime
     import ipaddress
@@ -87,18 +78,29 @@ def start_oidc_provider() -> tuple[subprocess.Popen[str], str, dict[str, str], s
     if node is None or npm is None:
         raise RuntimeError("node and npm are needed for the oidc-provider comparison")
     _install_once(npm)
-    cert, key = _self_signed(tempfile.mkdtemp())
-    port = _free_port()
-    proc = subprocess.Popen([node, "oidc_provider_server.mjs", str(port), cert, key, CLIENT_ID,
-                             CLIENT_SECRET], cwd=NODE_DIR, stdout=subprocess.PIPE, text=True)
+    directory = tempfile.mkdtemp()
+    cert, key = _self_signed(directory)
+    errors = open(os.path.join(directory, "stderr.txt"), "w+")  # noqa: SIM115 (the child's)
+    proc = subprocess.Popen([node, "oidc_provider_server.mjs", cert, key, CLIENT_ID,
+                             CLIENT_SECRET], cwd=NODE_DIR, stdout=subprocess.PIPE,
+                            stderr=errors, text=True)
     assert proc.stdout is not None
     # Bounded: once (under the parallel test suite) the provider never said "ready" and the
-    # harness waited on the pipe forever.
-    if not select.select([proc.stdout], [], [], 60)[0] or (
-            proc.stdout.readline().strip() != "ready"):
+    # harness waited on the pipe forever. It picks its own port: one chosen here could be
+    # taken by another process before node listened on it.
+    line = proc.stdout.readline() if select.select([proc.stdout], [], [], 60)[0] else None
+    words = (line or "").split()
+    if len(words) != 2 or words[0] != "ready" or not words[1].isdigit():
         proc.kill()
         proc.wait()
-        raise RuntimeError("oidc-provider did not start within 60 s")
+        errors.seek(0)
+        said = [x for x in errors.read().splitlines() if "WARNING" not in x][-5:]
+        errors.close()
+        why = ("did not start within 60 s" if line is None
+               else f"exited with status {proc.returncode} before it was ready")
+        raise RuntimeError(f"oidc-provider {why}: {' | '.join(said) or 'no output'}")
+    errors.close()
+    port = int(words[1])
     form = {"grant_type": "client_credentials", "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET, "scope": "read"}
     return proc, f"https://127.0.0.1:{port}/token", form, cert

@@ -201,21 +201,30 @@ def start_redis() -> tuple[Any, str] | None:
     binary = shutil.which("redis-server")
     if binary is None:
         return None
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", tempfile.mkdtemp()],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import redis
 
-    client = redis.Redis(host="127.0.0.1", port=port)
-    for _ in range(500):
-        try:
-            client.ping()
+    for _attempt in range(3):
+        # free now, but another process may bind it first: redis-server then exits at once
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save",
+                                 "", "--appendonly", "no", "--dir", tempfile.mkdtemp()],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(host="127.0.0.1", port=port)
+        for _ in range(500):
+            if proc.poll() is not None:
+                break
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.02)
+        if proc.poll() is None:
             break
-        except redis.ConnectionError:
-            time.sleep(0.02)
+        client.close()
+    else:
+        raise RuntimeError("redis-server exited at start on three ports")
     client.close()
     return proc, f"redis://127.0.0.1:{port}/0"
 

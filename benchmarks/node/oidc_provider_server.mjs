@@ -1,15 +1,23 @@
 // panva oidc-provider serving client-credentials tokens over HTTPS, for bench_oidc_provider.py.
-// Usage: node oidc_provider_server.mjs PORT CERT_PEM KEY_PEM CLIENT_ID CLIENT_SECRET
-// Access tokens are RS256 JWTs (resource indicators), as Entra's are. Prints "ready" when up.
+// Usage: node oidc_provider_server.mjs CERT_PEM KEY_PEM CLIENT_ID CLIENT_SECRET
+// Access tokens are RS256 JWTs (resource indicators), as Entra's are. Listens on a free loopback
+// port the system picks (no port chosen beforehand that another process could take meanwhile)
+// and prints "ready PORT" when up.
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import Provider from 'oidc-provider';
 
-const [port, certPath, keyPath, clientId, clientSecret] = process.argv.slice(2);
+const [certPath, keyPath, clientId, clientSecret] = process.argv.slice(2);
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench', use: 'sig', alg: 'RS256' };
 const resource = 'https://graph.example/';
+
+const server = https.createServer(
+  { cert: readFileSync(certPath), key: readFileSync(keyPath), keepAliveTimeout: 60000 },
+);
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const { port } = server.address();
 
 const provider = new Provider(`https://127.0.0.1:${port}`, {
   clients: [{
@@ -39,8 +47,5 @@ const provider = new Provider(`https://127.0.0.1:${port}`, {
   },
 });
 
-const server = https.createServer(
-  { cert: readFileSync(certPath), key: readFileSync(keyPath), keepAliveTimeout: 60000 },
-  provider.callback(),
-);
-server.listen(Number(port), '127.0.0.1', () => console.log('ready'));
+server.on('request', provider.callback());
+console.log(`ready ${port}`);
