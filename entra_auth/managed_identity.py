@@ -426,7 +426,8 @@ class AsyncManagedIdentityClient(_Base):
         self._sleep = sleep
         from .transport.httpx_transport import AsyncHttpxTransport
 
-        self._transport = AsyncHttpxTransport(http_client, verify=verify)
+        # No transport retries: the managed-identity flow retries by its own policy.
+        self._transport = AsyncHttpxTransport(http_client, verify=verify, retry=False)
 
     async def acquire_token_for_client(
         self, *, resource: str, claims_challenge: str | None = None

@@ -58,7 +58,7 @@ class ClientApplication(AppCore):
                             "asyncio.sleep: a blocking one would stall the event loop")
         # ValueError unless http_client is None or an httpx.AsyncClient.
         self._transport = AsyncHttpxTransport(
-            http_client, verify=verify, proxies=proxies, timeout=timeout
+            http_client, verify=verify, proxies=proxies, timeout=timeout, sleep=self._sleep
         )
         self._single_flight = AsyncSingleFlight()
         self.http_client = self._transport.client

@@ -1,17 +1,22 @@
 """The httpx transport for the async flow driver: ``httpx.AsyncClient`` (``entra_auth.aio``).
 
 Maps httpx's exceptions to :class:`~entra_auth.protocol.messages.SendError` and
-MSAL-style ``verify``/``proxies``/``timeout`` settings to httpx's (httpx >= 0.25).
+MSAL-style ``verify``/``proxies``/``timeout`` settings to httpx's (httpx >= 0.25). With a client
+it creates, it retries as the sync transport's session does (urllib3 ``Retry(total=1)``): once,
+on a connection that never reached the server (any method), and for a GET also on a read error
+or timeout and on a 413/429/503 with ``Retry-After`` (waiting at most
+:data:`~entra_auth.transport.timeouts.MAX_RETRY_AFTER`). A sent POST is never retried.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.messages import HttpRequest, HttpResponse, SendError
-from .timeouts import CONNECT_TIMEOUT, READ_TIMEOUT
+from .timeouts import CONNECT_TIMEOUT, MAX_RETRY_AFTER, READ_TIMEOUT
 
 if TYPE_CHECKING:
     import httpx
@@ -19,6 +24,17 @@ if TYPE_CHECKING:
 __all__ = ["AsyncHttpxTransport"]
 
 DEFAULT_TIMEOUT = READ_TIMEOUT  # kept for importers; see .timeouts
+_RETRY_AFTER_STATUSES = frozenset({413, 429, 503})  # urllib3's RETRY_AFTER_STATUS_CODES
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+
+
+def _retry_after(raw: httpx.Response) -> float | None:
+    """The seconds a 413/429/503's ``Retry-After`` asks for (delta-seconds), bounded; None if
+    it has none we can read (then no retry, as urllib3)."""
+    value = raw.headers.get("retry-after", "").strip()
+    if raw.status_code not in _RETRY_AFTER_STATUSES or not value.isdigit():
+        return None
+    return min(float(value), MAX_RETRY_AFTER)
 
 
 def _verify(verify: Any) -> Any:
@@ -91,9 +107,16 @@ class AsyncHttpxTransport:
         verify: Any = True,
         proxies: Mapping[str, str] | None = None,
         timeout: Any = None,
+        sleep: Callable[[float], Awaitable[Any]] | None = None,
+        retry: bool = True,
     ) -> None:
+        """``sleep`` waits out a GET's Retry-After before its one retry (default
+        ``asyncio.sleep``). Retries apply to the client made here, not to a given one;
+        ``retry=False``: none (managed identity, whose flow does its own retrying)."""
         import httpx
 
+        self._sleep = sleep
+        self._retries = 1 if client is None and retry else 0
         self.owns_client = client is None
         if client is None:
             client = httpx.AsyncClient(
@@ -104,14 +127,27 @@ class AsyncHttpxTransport:
         self.client = client
 
     async def send(self, request: HttpRequest) -> HttpResponse:
-        """Send one request; httpx's exceptions become :class:`SendError`."""
+        """Send one request (retried once as the module says); httpx's exceptions become
+        :class:`SendError`."""
         import httpx
 
-        try:
-            raw = await self.client.request(request.method, request.url, **_send_kwargs(request))
-        except httpx.HTTPError as exc:
-            raise _error(exc, request.url) from None
-        return _response(raw)
+        retries = self._retries
+        idempotent = request.method.upper() in _IDEMPOTENT
+        while True:
+            try:
+                raw = await self.client.request(
+                    request.method, request.url, **_send_kwargs(request))
+            except httpx.HTTPError as exc:
+                error = _error(exc, request.url)
+                if retries and (not error.sent or idempotent):
+                    retries -= 1
+                    continue
+                raise error from None
+            wait = _retry_after(raw) if retries and idempotent else None
+            if wait is None:
+                return _response(raw)
+            retries -= 1
+            await (self._sleep or asyncio.sleep)(wait)
 
     async def aclose(self) -> None:
         """Close the client if this transport created it."""

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ..protocol.messages import HttpRequest, HttpResponse, SendError
-from .timeouts import requests_timeout
+from .timeouts import MAX_RETRY_AFTER, requests_timeout
 
 __all__ = ["HttpClientTransport", "RequestsTransport"]
 
@@ -94,7 +94,6 @@ class RequestsTransport:
         self.session.close()
 
 
-MAX_RETRY_AFTER = 5.0  # seconds: the most a GET's one retry waits for a Retry-After
 
 
 @functools.lru_cache(maxsize=1)
