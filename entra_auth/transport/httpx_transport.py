@@ -29,12 +29,19 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 
 
 def _retry_after(raw: httpx.Response) -> float | None:
-    """The seconds a 413/429/503's ``Retry-After`` asks for (delta-seconds), bounded; None if
-    it has none we can read (then no retry, as urllib3)."""
-    value = raw.headers.get("retry-after", "").strip()
-    if raw.status_code not in _RETRY_AFTER_STATUSES or not value.isdigit():
+    """The seconds a 413/429/503's ``Retry-After`` asks for, bounded; None if it has none that
+    urllib3 (the sync transport's retry) would read, and then there is no retry either."""
+    value = raw.headers.get("retry-after")
+    if raw.status_code not in _RETRY_AFTER_STATUSES or not value:
         return None
-    return min(float(value), MAX_RETRY_AFTER)
+    from urllib3.exceptions import InvalidHeader  # requests' own; its rules for the header
+    from urllib3.util.retry import Retry
+
+    try:
+        seconds = Retry(0).parse_retry_after(value)
+    except InvalidHeader:
+        return None
+    return min(float(seconds), MAX_RETRY_AFTER)
 
 
 def _verify(verify: Any) -> Any:
