@@ -52,6 +52,12 @@ def run_cli(env: dict[str, str], *args: str, stdin: str | None = None,
     """Run ``entra-auth ARGS`` to completion, capturing stdout and stderr."""
     if forkserver.enabled():
         return forkserver.run(list(args), env, stdin, timeout)
+    return exec_cli(env, *args, stdin=stdin, timeout=timeout)
+
+
+def exec_cli(env: dict[str, str], *args: str, stdin: str | None = None,
+             timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``entra-auth ARGS`` as a new interpreter (the installed console script)."""
     return subprocess.run([*entra_auth_command(), *args], env=env, input=stdin,
                           capture_output=True, text=True, timeout=timeout, check=False)
 

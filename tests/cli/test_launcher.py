@@ -16,13 +16,7 @@ import pytest
 from entra_auth.testing import Emulator
 
 from . import forkserver
-from .helpers import Terminal, cli_env, entra_auth_command
-
-
-def _exec(env: dict[str, str], *args: str,
-          stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*entra_auth_command(), *args], env=env, input=stdin,
-                          capture_output=True, text=True, timeout=60, check=False)
+from .helpers import Terminal, cli_env, exec_cli
 
 
 def _fork(env: dict[str, str], *args: str,
@@ -45,7 +39,7 @@ CASES = [
 def test_forked_and_started_commands_agree(emu: Emulator, tmp_path: pathlib.Path,
                                            args: list[str], stdin: str | None) -> None:
     env = cli_env(emu, str(tmp_path))
-    started = _exec(env, *args, stdin=stdin)
+    started = exec_cli(env, *args, stdin=stdin)
     forked = _fork(env, *args, stdin=stdin)
     assert (forked.returncode, forked.stdout, forked.stderr) == (
         started.returncode, started.stdout, started.stderr)
@@ -71,7 +65,7 @@ def test_environment_and_directory_are_the_callers(emu: Emulator, tmp_path: path
             if exists:
                 shutil.copy(str(emu.ca_bundle), tmp_path / directory / "ca.pem")
             monkeypatch.chdir(tmp_path / directory)
-            started = _exec(env, "accounts")
+            started = exec_cli(env, "accounts")
             forked = forkserver.run(["accounts"], env, None, 60, via=zygote)
             assert (forked.returncode, forked.stdout, forked.stderr) == (
                 started.returncode, started.stdout, started.stderr)
