@@ -15,6 +15,7 @@ script), and tests/cli/test_launcher.py checks that both ways give the same resu
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import select
@@ -54,12 +55,9 @@ class ForkedProcess:
         return reply
 
     def poll(self) -> int | None:
-        if self.returncode is None:
-            reply = self._receive(timeout=0)
-            if reply is not None:
-                self.returncode = reply["exit"]
-                self._conn.close()
-        return self.returncode
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return self.wait(timeout=0)
+        return None
 
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None:
